@@ -1,0 +1,94 @@
+// Package config reads a function's settings from its environment. Each
+// reader takes the lookup function (os.Getenv in main, a map in tests) and
+// reads only its own variables, so a function reads exactly the variables
+// its main asks for, and template.yaml can be checked against them.
+package config
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/pufinid/pufinid-api/shared/store"
+	"github.com/pufinid/pufinid-api/shared/token"
+)
+
+// Getenv looks a variable up; "" means unset.
+type Getenv func(string) string
+
+// The environment variables the functions read.
+const (
+	EnvTable            = "TABLE_NAME"
+	EnvDynamoDBEndpoint = "DYNAMODB_ENDPOINT"
+	EnvSigningKey       = "JWT_SIGNING_KEY"
+	EnvLogLevel         = "LOG_LEVEL"
+	// EnvLambdaName is set by the Lambda runtime itself: it tells a
+	// deployed function from a local process.
+	EnvLambdaName = "AWS_LAMBDA_FUNCTION_NAME"
+)
+
+// DevSigningKey is the local server's key. It is public, so a function
+// running in Lambda refuses it.
+const DevSigningKey = "pufinid-local-development-key-not-for-deployment"
+
+// InLambda reports whether the process runs in the Lambda runtime.
+func InLambda(getenv Getenv) bool { return getenv(EnvLambdaName) != "" }
+
+// Logger returns the JSON logger every function logs with; LOG_LEVEL
+// (debug, info, warn, error) sets its level.
+func Logger(getenv Getenv, w io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(getenv(EnvLogLevel))); err != nil {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// Store opens the table named by TABLE_NAME, at DYNAMODB_ENDPOINT if set
+// (LocalStack, the embedded store) or else AWS's DynamoDB. No network call.
+func Store(ctx context.Context, getenv Getenv) (*store.Store, error) {
+	table := getenv(EnvTable)
+	if table == "" {
+		return nil, fmt.Errorf("config: %s is not set", EnvTable)
+	}
+	return store.Open(ctx, store.Options{Table: table, Endpoint: getenv(EnvDynamoDBEndpoint)})
+}
+
+// Tokens returns the token issuer for JWT_SIGNING_KEY. Outside Lambda a
+// missing key falls back to DevSigningKey, with a warning in the log; in
+// Lambda a missing, short or development key is an error, so a deployed
+// function refuses to start rather than sign with a public key.
+func Tokens(getenv Getenv, log *slog.Logger) (*token.Issuer, error) {
+	key := getenv(EnvSigningKey)
+	switch {
+	case InLambda(getenv) && (key == "" || key == DevSigningKey):
+		return nil, fmt.Errorf("config: %s must be set to a secret key of at least %d bytes", EnvSigningKey, token.MinKeyBytes)
+	case key == "":
+		log.Warn("JWT_SIGNING_KEY is not set: signing with the public development key; never deploy like this")
+		key = DevSigningKey
+	}
+	return token.NewIssuer([]byte(key), time.Now)
+}
+
+// Fatal logs err and exits: for mains whose setup failed.
+func Fatal(log *slog.Logger, err error) {
+	log.Error("startup failed", "err", err)
+	os.Exit(1)
+}
+
+// ErrMissing reports a required variable that is unset.
+var ErrMissing = errors.New("config: required variable unset")
+
+// Require returns the value of name or an error naming it.
+func Require(getenv Getenv, name string) (string, error) {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return "", fmt.Errorf("%w: %s", ErrMissing, name)
+	}
+	return v, nil
+}

@@ -1,0 +1,57 @@
+// Package embeddeddb runs github.com/truora/minidyn's DynamoDB JSON API
+// server in-process on a loopback port, so the local server and the tests
+// talk to a DynamoDB-compatible store through the real aws-sdk-go-v2 client
+// over HTTP, with no Docker and no Java.
+package embeddeddb
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	miniserver "github.com/truora/minidyn/server"
+)
+
+// DB is a running embedded store.
+type DB struct {
+	// URL is the endpoint to give the SDK (store.Options.Endpoint).
+	URL string
+	// Server exposes minidyn's failure emulation to tests.
+	Server *miniserver.Server
+	http   *http.Server
+}
+
+// Start listens on addr ("127.0.0.1:0" for any free port) and serves.
+func Start(addr string) (*DB, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	srv := miniserver.NewServer()
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			panic("embeddeddb: " + err.Error())
+		}
+	}()
+	return &DB{URL: "http://" + ln.Addr().String(), Server: srv, http: hs}, nil
+}
+
+// Fail makes every DynamoDB call fail with an InternalServerError until
+// Recover, to test how the API answers an outage.
+func (db *DB) Fail() { db.Server.EmulateFailure(miniserver.FailureConditionInternalServerError) }
+
+// Recover ends Fail.
+func (db *DB) Recover() { db.Server.EmulateFailure(miniserver.FailureConditionNone) }
+
+// Close stops the server.
+func (db *DB) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return db.http.Shutdown(ctx)
+}

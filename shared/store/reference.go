@@ -1,0 +1,169 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/pufinid/pufinid-api/shared/apierror"
+	"github.com/pufinid/pufinid-api/shared/pufinid"
+)
+
+type item = map[string]types.AttributeValue
+
+// marshal lays v out under k.
+func marshal(k key, v any) (item, error) {
+	it, err := attributevalue.MarshalMap(v)
+	if err != nil {
+		return nil, err
+	}
+	it[AttrPK] = &types.AttributeValueMemberS{Value: k.PK}
+	it[AttrSK] = &types.AttributeValueMemberS{Value: k.SK}
+	return it, nil
+}
+
+func (k key) av() item {
+	return item{
+		AttrPK: &types.AttributeValueMemberS{Value: k.PK},
+		AttrSK: &types.AttributeValueMemberS{Value: k.SK},
+	}
+}
+
+// SaveReference writes all reference data. Every item is a full overwrite
+// of its key, so saving the same data twice changes nothing.
+func (s *Store) SaveReference(ctx context.Context, ref pufinid.Reference) error {
+	var items []item
+	add := func(k key, v any) error {
+		it, err := marshal(k, v)
+		if err == nil {
+			items = append(items, it)
+		}
+		return err
+	}
+	for _, o := range ref.Organizations {
+		if err := add(orgCodeKey(o.Code), o); err != nil {
+			return err
+		}
+	}
+	for _, t := range ref.Terms {
+		if err := add(key{termsPK, termSK(t.Slug, t.VersionNumber)}, t); err != nil {
+			return err
+		}
+	}
+	for _, t := range ref.FAQTopics {
+		if err := add(faqTopicKey(t.ID), t); err != nil {
+			return err
+		}
+	}
+	for _, d := range ref.PufDesigns {
+		if err := add(pufDesignKey(d.Organization, d.ID), d); err != nil {
+			return err
+		}
+	}
+	for _, a := range ref.AppProfiles {
+		if err := add(appProfileBaseKey(a.ClientID), a.Base); err != nil {
+			return err
+		}
+		for g, p := range a.Groups {
+			if err := add(appProfileGroupKey(a.ClientID, g), p); err != nil {
+				return err
+			}
+		}
+		for id, p := range a.Codes {
+			if err := add(appProfileCodeKey(a.ClientID, id), p); err != nil {
+				return err
+			}
+		}
+	}
+	return s.batchPut(ctx, items)
+}
+
+// batchPut writes items 25 at a time, resending what DynamoDB leaves
+// unprocessed with a growing pause.
+func (s *Store) batchPut(ctx context.Context, items []item) error {
+	for chunk := range slices.Chunk(items, 25) {
+		reqs := make([]types.WriteRequest, len(chunk))
+		for i, it := range chunk {
+			reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: it}}
+		}
+		for attempt := 0; len(reqs) > 0; attempt++ {
+			if attempt == 8 {
+				return unavailable(errors.New("batch write: items left unprocessed after 8 attempts"))
+			}
+			if attempt > 0 {
+				select {
+				case <-ctx.Done():
+					return unavailable(ctx.Err())
+				case <-time.After(time.Duration(attempt*attempt) * 50 * time.Millisecond):
+				}
+			}
+			out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
+				RequestItems: map[string][]types.WriteRequest{s.table: reqs},
+			})
+			if err != nil {
+				return unavailable(err)
+			}
+			reqs = out.UnprocessedItems[s.table]
+		}
+	}
+	return nil
+}
+
+// queryAll runs a Query to the end of its results. Reference partitions are
+// far under DynamoDB's 1 MB page, so this is one request in practice.
+func (s *Store) queryAll(ctx context.Context, in *dynamodb.QueryInput) ([]item, error) {
+	in.TableName = aws.String(s.table)
+	var out []item
+	p := dynamodb.NewQueryPaginator(s.db, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		out = append(out, page.Items...)
+	}
+	return out, nil
+}
+
+// partition returns every item of pk.
+func (s *Store) partition(ctx context.Context, pk string) ([]item, error) {
+	return s.queryAll(ctx, &dynamodb.QueryInput{
+		KeyConditionExpression:    aws.String("#pk = :pk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
+	})
+}
+
+// get reads one item into v; found is false when there is none.
+func (s *Store) get(ctx context.Context, k key, v any) (found bool, err error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: k.av()})
+	if err != nil {
+		return false, unavailable(err)
+	}
+	if out.Item == nil {
+		return false, nil
+	}
+	if err := attributevalue.UnmarshalMap(out.Item, v); err != nil {
+		return false, fmt.Errorf("decode %s/%s: %w", k.PK, k.SK, err)
+	}
+	return true, nil
+}
+
+func unmarshalAll[T any](items []item) ([]T, error) {
+	out := make([]T, len(items))
+	for i, it := range items {
+		if err := attributevalue.UnmarshalMap(it, &out[i]); err != nil {
+			return nil, fmt.Errorf("decode item: %w", err)
+		}
+	}
+	return out, nil
+}
+
+var errNotFound = apierror.NotFoundErr

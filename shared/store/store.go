@@ -1,0 +1,129 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/pufinid/pufinid-api/shared/apierror"
+)
+
+// Store is the single-table model. It is safe for concurrent use.
+type Store struct {
+	db    *dynamodb.Client
+	table string
+	now   func() time.Time
+}
+
+// Options say where the table is.
+type Options struct {
+	Table    string
+	Endpoint string // empty: AWS's endpoint for the region; else LocalStack, minidyn...
+	Region   string // empty: from the environment (AWS_REGION in Lambda)
+	// Static credentials for a local endpoint; with Endpoint set and none
+	// given, dummy ones are used since local stores do not check them.
+	AccessKey, SecretKey string
+	MaxAttempts          int              // SDK attempts per call; 0 keeps the SDK default (3)
+	Counter              *atomic.Int64    // if set, counts every DynamoDB request sent
+	HTTPClient           *http.Client     // optional
+	Now                  func() time.Time // clock; time.Now if nil
+}
+
+// Open builds the DynamoDB client. It makes no network call: credentials and
+// the endpoint are resolved on the first request, so Lambda init stays cheap.
+func Open(ctx context.Context, o Options) (*Store, error) {
+	var opts []func(*config.LoadOptions) error
+	if o.Region != "" {
+		opts = append(opts, config.WithRegion(o.Region))
+	}
+	if o.Endpoint != "" {
+		ak, sk := o.AccessKey, o.SecretKey
+		if ak == "" {
+			ak, sk = "local", "local"
+		}
+		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(ak, sk, "")))
+		if o.Region == "" {
+			opts = append(opts, config.WithRegion("us-east-1"))
+		}
+	}
+	if o.MaxAttempts > 0 {
+		opts = append(opts, config.WithRetryMaxAttempts(o.MaxAttempts))
+	}
+	if o.HTTPClient != nil {
+		opts = append(opts, config.WithHTTPClient(o.HTTPClient))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, err
+	}
+	client := dynamodb.NewFromConfig(cfg, func(do *dynamodb.Options) {
+		if o.Endpoint != "" {
+			do.BaseEndpoint = aws.String(o.Endpoint)
+			// Local stores do not send DynamoDB's X-Amz-Crc32 header.
+			do.DisableValidateResponseChecksum = true
+		}
+		if o.Counter != nil {
+			do.APIOptions = append(do.APIOptions, countRequests(o.Counter))
+		}
+	})
+	return New(client, o.Table, o.Now), nil
+}
+
+// New wraps an existing client.
+func New(db *dynamodb.Client, table string, now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{db: db, table: table, now: now}
+}
+
+// Table is the table's name.
+func (s *Store) Table() string { return s.table }
+
+// CreateTable creates the table from TableDefinition (local stores and tests).
+func (s *Store) CreateTable(ctx context.Context) error {
+	_, err := s.db.CreateTable(ctx, TableDefinition(s.table))
+	var inUse *types.ResourceInUseException
+	if errors.As(err, &inUse) {
+		return nil
+	}
+	return err
+}
+
+// countRequests adds a middleware that counts each API call once (retries
+// of one call are not counted again: the Initialize step runs once a call).
+func countRequests(n *atomic.Int64) func(*middleware.Stack) error {
+	return func(st *middleware.Stack) error {
+		return st.Initialize.Add(middleware.InitializeMiddlewareFunc("PufinCountRequests",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				n.Add(1)
+				return next.HandleInitialize(ctx, in)
+			}), middleware.After)
+	}
+}
+
+// unavailable turns any failure to reach or use DynamoDB into the contract's
+// 503. Callers handle the conditional failures they expect before this.
+func unavailable(err error) error {
+	if err == nil {
+		return nil
+	}
+	return apierror.UnavailableErr(err)
+}
+
+// isConditionFailed reports a failed ConditionExpression on a single write.
+func isConditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
+}
+
+var errBatchUnprocessed = errors.New("batch get: keys left unprocessed")

@@ -1,0 +1,76 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/pufinid/pufinid-api/shared/apierror"
+)
+
+// JSON writes v as the JSON body with status.
+func JSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		// Only a programming error gets here: every response type marshals.
+		Logger(r.Context()).Error("encode response", "err", err)
+		status, body = http.StatusInternalServerError, []byte(`{"detail":"A server error occurred."}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// NoContent answers 204 with no body.
+func NoContent(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) }
+
+var statusOf = map[apierror.Code]int{
+	apierror.Invalid:          http.StatusBadRequest,
+	apierror.NotAuthenticated: http.StatusUnauthorized,
+	apierror.Forbidden:        http.StatusForbidden,
+	apierror.NotFound:         http.StatusNotFound,
+	apierror.MethodNotAllowed: http.StatusMethodNotAllowed,
+	apierror.Conflict:         http.StatusConflict,
+	apierror.TooLarge:         http.StatusRequestEntityTooLarge,
+	apierror.UnsupportedMedia: http.StatusUnsupportedMediaType,
+	apierror.Throttled:        http.StatusTooManyRequests,
+	apierror.Unavailable:      http.StatusServiceUnavailable,
+}
+
+// StatusOf returns the HTTP status err maps to.
+func StatusOf(err error) int {
+	if s, ok := statusOf[apierror.CodeOf(err)]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// Error is the one place an error becomes an HTTP answer. Client errors get
+// their DRF-style body; outages are logged and get the contract's 503; anything
+// else is a bug, logged with the request id, and the client sees only a
+// generic 500 detail.
+func Error(w http.ResponseWriter, r *http.Request, err error) {
+	e, ok := errors.AsType[*apierror.Error](err)
+	if !ok {
+		Logger(r.Context()).Error("internal error", "err", err)
+		JSON(w, r, http.StatusInternalServerError, map[string]string{"detail": "A server error occurred."})
+		return
+	}
+	status := StatusOf(e)
+	if e.Code == apierror.Unavailable {
+		Logger(r.Context()).Error("dependency unavailable", "err", e.Err)
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds())))
+	}
+	if len(e.Fields) > 0 {
+		JSON(w, r, status, e.Fields)
+		return
+	}
+	body := map[string]string{"detail": e.Message}
+	if e.TokenCode != "" {
+		body["code"] = e.TokenCode
+	}
+	JSON(w, r, status, body)
+}

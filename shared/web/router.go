@@ -1,0 +1,95 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/pufinid/pufinid-api/shared/apierror"
+)
+
+// Route is one method and path pattern, written the way API Gateway HTTP API
+// route keys are: "/v1/terms/{slug}", no trailing slash.
+type Route struct {
+	Method string
+	Path   string
+}
+
+// Key returns the API Gateway route key, "GET /v1/terms/{slug}".
+func (r Route) Key() string { return r.Method + " " + r.Path }
+
+// Router dispatches on method and path with net/http's ServeMux and answers
+// what the mux would answer in plain text with the contract's JSON bodies:
+// 404 {"detail": "Not found."} and 405 {"detail": "Method \"X\" not allowed."}.
+// A trailing slash is ignored, as API Gateway ignores it.
+type Router struct {
+	mux     *http.ServeMux
+	routes  []Route
+	methods map[string][]string // path pattern -> methods registered on it
+}
+
+// NewRouter returns an empty router whose unknown paths answer 404.
+func NewRouter() *Router {
+	rt := &Router{mux: http.NewServeMux(), methods: map[string][]string{}}
+	rt.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		Error(w, r, apierror.NotFoundErr())
+	})
+	return rt
+}
+
+// Handle registers h for method and path.
+func (rt *Router) Handle(method, path string, h http.Handler) {
+	if path != "/" && strings.HasSuffix(path, "/") {
+		panic("web: route patterns have no trailing slash: " + path)
+	}
+	rt.mux.Handle(method+" "+path, h)
+	rt.routes = append(rt.routes, Route{Method: method, Path: path})
+	if _, seen := rt.methods[path]; !seen {
+		// Any other method on a known path is a 405, never the catch-all 404.
+		rt.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			methodNotAllowed(w, r, rt.methods[path])
+		})
+	}
+	rt.methods[path] = append(rt.methods[path], method)
+}
+
+// Routes lists every registered route, in registration order.
+func (rt *Router) Routes() []Route { return slices.Clone(rt.routes) }
+
+func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") {
+		r2 := r.WithContext(context.WithValue(r.Context(), originalURLKey{}, r.URL))
+		u := *r.URL
+		u.Path = strings.TrimRight(p, "/")
+		if u.Path == "" {
+			u.Path = "/"
+		}
+		u.RawPath = ""
+		r2.URL = &u
+		r = r2
+	}
+	rt.mux.ServeHTTP(w, r)
+}
+
+func methodNotAllowed(w http.ResponseWriter, r *http.Request, methods []string) {
+	allow := slices.Clone(methods)
+	if slices.Contains(allow, http.MethodGet) && !slices.Contains(allow, http.MethodHead) {
+		allow = append(allow, http.MethodHead)
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	Error(w, r, apierror.New(apierror.MethodNotAllowed, fmt.Sprintf("Method %q not allowed.", r.Method)))
+}
+
+type originalURLKey struct{}
+
+// requestURL is the URL as the client sent it, before the router dropped a
+// trailing slash.
+func requestURL(r *http.Request) *url.URL {
+	if u, ok := r.Context().Value(originalURLKey{}).(*url.URL); ok {
+		return u
+	}
+	return r.URL
+}
