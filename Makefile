@@ -1,0 +1,21 @@
+# The front door. `make run` serves the API locally; `make test` runs every test.
+# Lambda build, replay and benchmark targets are in lambda.mk.
+
+PORT ?= 3000
+FIXTURES ?=
+GO ?= go
+
+.PHONY: run test lint
+
+run:
+	$(GO) run ./cmd/local -port $(PORT) $(if $(FIXTURES),-fixtures $(FIXTURES))
+
+test:
+	$(GO) test -shuffle=on ./...
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet ./...
+	$(GO) mod tidy -diff
+
+-include lambda.mk
