@@ -253,3 +253,11 @@ func (w *tbWriter) Write(p []byte) (int, error) {
 	w.tb.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
+
+// Outage makes DynamoDB fail for this Env's table until the returned
+// function is called (tests: `defer env.Outage()()`). Other tests' tables
+// keep working, so outage tests may run in parallel.
+func (e *Env) Outage() (recover func()) {
+	e.DB.FailTable(e.Store.Table())
+	return func() { e.DB.RecoverTable(e.Store.Table()) }
+}

@@ -55,3 +55,14 @@ func (db *DB) Close() error {
 	defer cancel()
 	return db.http.Shutdown(ctx)
 }
+
+// FailTable makes every call touching table fail until RecoverTable; other
+// tables, and so other tests sharing the server, keep working.
+func (db *DB) FailTable(table string) {
+	db.Server.EmulateFailureForTable(table, miniserver.FailureConditionInternalServerError)
+}
+
+// RecoverTable ends FailTable.
+func (db *DB) RecoverTable(table string) {
+	db.Server.EmulateFailureForTable(table, miniserver.FailureConditionNone)
+}

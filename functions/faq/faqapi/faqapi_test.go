@@ -164,8 +164,7 @@ func TestWrongMethodIs405(t *testing.T) {
 
 func TestOutageIs503(t *testing.T) {
 	env, c := setup(t, sample)
-	env.DB.Fail()
-	defer env.DB.Recover()
+	defer env.Outage()()
 	for _, p := range []string{"/v1/faq/topics/", "/v1/faq/topics/1/"} {
 		resp := c.Do(http.MethodGet, p, nil)
 		if resp.Status != http.StatusServiceUnavailable || string(resp.Body) != `{"detail":"Service temporarily unavailable."}` {
