@@ -1,0 +1,119 @@
+// Package pufdesignsapi is the PUF designs group's HTTP handler: the PUF
+// designs of the caller's organization as a limit/offset page, and one of
+// them by id. Both need an access token; the caller's organization is read
+// from their user record, never taken from the request, so another
+// organization's designs are neither listed nor found.
+package pufdesignsapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/pufinid/pufinid-api/shared/apierror"
+	"github.com/pufinid/pufinid-api/shared/store"
+	"github.com/pufinid/pufinid-api/shared/token"
+	"github.com/pufinid/pufinid-api/shared/web"
+)
+
+// Deps are what the group needs.
+type Deps struct {
+	Store  *store.Store
+	Tokens *token.Issuer
+	Log    *slog.Logger
+}
+
+// Routes lists the group's whole surface.
+func Routes(d Deps) *web.Router {
+	r := web.NewRouter()
+	r.Handle(http.MethodGet, "/v1/puf-designs", handleList(d))
+	r.Handle(http.MethodGet, "/v1/puf-designs/{id}", handleGet(d))
+	return r
+}
+
+// New returns the group's handler, as its Lambda and the local server run it.
+func New(d Deps) http.Handler { return web.Serve(d.Log, Routes(d)) }
+
+func handleList(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		org, err := callerOrganization(r, d)
+		if err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		designs, err := d.Store.PufDesigns(r.Context(), org)
+		if err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		web.JSON(w, r, http.StatusOK, web.Paginate(r, designs))
+	})
+}
+
+func handleGet(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Authentication comes first, as in DRF: a caller without a valid
+		// token learns nothing about ids, not even which are well formed.
+		org, err := callerOrganization(r, d)
+		if err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		id, ok := canonicalUUID(r.PathValue("id"))
+		if !ok {
+			web.Error(w, r, apierror.NotFoundErr())
+			return
+		}
+		design, err := d.Store.PufDesign(r.Context(), org, id)
+		if err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		web.JSON(w, r, http.StatusOK, design)
+	})
+}
+
+// callerOrganization authenticates the request and returns the id of the
+// caller's organization. A valid token whose user no longer exists (deleted
+// since it was issued) is refused like any invalid token.
+func callerOrganization(r *http.Request, d Deps) (string, error) {
+	claims, err := d.Tokens.Authenticate(r)
+	if err != nil {
+		return "", err
+	}
+	return organizationOf(r.Context(), d.Store, claims.UserID())
+}
+
+func organizationOf(ctx context.Context, st *store.Store, userID string) (string, error) {
+	acct, err := st.Account(ctx, userID)
+	if apierror.Is(err, apierror.NotFound) {
+		return "", token.InvalidForAuth()
+	}
+	if err != nil {
+		return "", err
+	}
+	return acct.User.OrganizationID, nil
+}
+
+// canonicalUUID returns s in the lowercase 8-4-4-4-12 form design ids are
+// stored in, or false when s is not a UUID in that form (any case) and so
+// cannot name a design (DRF answers such ids 404, not 400).
+func canonicalUUID(s string) (string, bool) {
+	if len(s) != 36 {
+		return "", false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return "", false
+			}
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+		default:
+			return "", false
+		}
+	}
+	return strings.ToLower(s), true
+}
