@@ -18,4 +18,11 @@ lint:
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
 
+# The mailer tests send through aws-ses-v2-local, an Amazon SES v2 emulator
+# pinned in package.json: install it once with `make tools` (.ci/run does it
+# too). Without it the SES tests skip locally and fail under CI=true.
+.PHONY: tools
+tools:
+	npm ci --no-audit --no-fund
+
 -include lambda.mk

@@ -1,0 +1,187 @@
+package mailer
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Outbox is the local development server's Mailer: it keeps every message
+// in memory, logs that it did (recipient, subject and the first link of
+// the text part, so a developer can follow a confirmation or reset link
+// from the terminal), and lists the messages at GET /_aws/ses in
+// LocalStack's format, so tools written against LocalStack work unchanged.
+//
+// It is for the local server and tests only, never for Lambda: its log
+// line carries a single-use token inside the link, and its memory grows
+// with every message. It is safe for concurrent use.
+type Outbox struct {
+	// From is the Source shown for each message (LocalStack shows the
+	// sender). NewOutbox sets DefaultOutboxFrom; set it before use.
+	From string
+	// Region is the Region shown for each message, as LocalStack does.
+	Region string
+
+	log *slog.Logger
+	now func() time.Time
+
+	mu       sync.Mutex
+	messages []Stored
+}
+
+var _ Mailer = (*Outbox)(nil)
+
+// DefaultOutboxFrom is the Outbox's sender unless told otherwise.
+const DefaultOutboxFrom = "no-reply@pufinid.localhost"
+
+// NewOutbox returns an empty Outbox that logs to log.
+func NewOutbox(log *slog.Logger) *Outbox {
+	return &Outbox{From: DefaultOutboxFrom, Region: "us-east-1", log: log, now: time.Now}
+}
+
+// Stored is one kept message, shaped like a message of LocalStack's
+// GET /_aws/ses.
+type Stored struct {
+	ID          string      `json:"Id"`
+	Region      string      `json:"Region"`
+	Destination Destination `json:"Destination"`
+	Source      string      `json:"Source"`
+	Subject     string      `json:"Subject"`
+	Body        Body        `json:"Body"`
+	Timestamp   Timestamp   `json:"Timestamp"`
+}
+
+// Destination lists a message's recipients.
+type Destination struct {
+	ToAddresses []string `json:"ToAddresses"`
+}
+
+// Body holds a message's two parts.
+type Body struct {
+	Text string `json:"text_part"`
+	HTML string `json:"html_part"`
+}
+
+// Timestamp is when a message was kept. It marshals as LocalStack writes
+// it: UTC to the second, without a zone ("2006-01-02T15:04:05").
+type Timestamp time.Time
+
+const localstackTime = "2006-01-02T15:04:05"
+
+// MarshalJSON writes LocalStack's format.
+func (t Timestamp) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Time(t).UTC().Format(localstackTime))
+}
+
+// UnmarshalJSON reads LocalStack's format (UTC).
+func (t *Timestamp) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.ParseInLocation(localstackTime, s, time.UTC)
+	if err != nil {
+		return err
+	}
+	*t = Timestamp(v)
+	return nil
+}
+
+// Send keeps m. Unlike SES it has no service to lose, so it fails only for
+// a message without a recipient.
+func (o *Outbox) Send(ctx context.Context, m Message) error {
+	if m.To == "" {
+		return ErrNoRecipient
+	}
+	s := Stored{
+		ID:          newMessageID(),
+		Region:      o.Region,
+		Destination: Destination{ToAddresses: []string{m.To}},
+		Source:      o.From,
+		Subject:     m.Subject,
+		Body:        Body{Text: m.Text, HTML: m.HTML},
+		Timestamp:   Timestamp(o.now()),
+	}
+	o.mu.Lock()
+	o.messages = append(o.messages, s)
+	o.mu.Unlock()
+	o.log.InfoContext(ctx, "email kept in the local outbox (see GET /_aws/ses)",
+		"to", m.To, "subject", m.Subject, "link", FirstURL(m.Text), "id", s.ID)
+	return nil
+}
+
+// Messages returns a copy of the kept messages, oldest first.
+func (o *Outbox) Messages() []Stored {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make([]Stored, len(o.messages))
+	for i, s := range o.messages {
+		s.Destination.ToAddresses = append([]string(nil), s.Destination.ToAddresses...)
+		out[i] = s
+	}
+	return out
+}
+
+// ServeHTTP is LocalStack's retrospection endpoint, mounted at /_aws/ses:
+//   - GET lists {"messages": [...]}, oldest first. ?id= keeps the message
+//     with that Id; ?email= keeps messages whose Source is that address, as
+//     LocalStack does, or, since every message here has the same Source,
+//     whose recipient is that address (case-insensitive).
+//   - DELETE forgets every message, or only ?id=, answering 204.
+func (o *Outbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id, email := r.URL.Query().Get("id"), r.URL.Query().Get("email")
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		msgs := []Stored{}
+		for _, s := range o.Messages() {
+			if (id == "" || s.ID == id) && (email == "" || s.sentFromOrTo(email)) {
+				msgs = append(msgs, s)
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string][]Stored{"messages": msgs})
+	case http.MethodDelete:
+		o.mu.Lock()
+		kept := o.messages[:0]
+		for _, s := range o.messages {
+			if id != "" && s.ID != id {
+				kept = append(kept, s)
+			}
+		}
+		clear(o.messages[len(kept):]) // drop the forgotten messages' memory
+		o.messages = kept
+		o.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		w.Header().Set("Allow", "GET, HEAD, DELETE")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		_ = json.NewEncoder(w).Encode(map[string]string{"detail": `Method "` + r.Method + `" not allowed.`})
+	}
+}
+
+func (s Stored) sentFromOrTo(addr string) bool {
+	if strings.EqualFold(s.Source, addr) {
+		return true
+	}
+	for _, to := range s.Destination.ToAddresses {
+		if strings.EqualFold(to, addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// newMessageID returns a random id in the shape of SES's message ids.
+func newMessageID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	h := hex.EncodeToString(b)
+	return "0100" + h[:12] + "-" + h[12:20] + "-" + h[20:24] + "-" + h[24:28] + "-" + h[28:] + "-000000"
+}

@@ -1,0 +1,153 @@
+package mailer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+
+	"github.com/pufinid/pufinid-api/shared/apierror"
+	"github.com/pufinid/pufinid-api/shared/web"
+)
+
+// The environment variables OpenSES reads.
+const (
+	// EnvFromAddress is the sender, a verified SES identity; a display
+	// name is allowed: "PufinID <no-reply@example.com>". Required.
+	EnvFromAddress = "SES_FROM_ADDRESS"
+	// EnvConfigurationSet names the SES configuration set that receives
+	// the sending events (bounces, complaints). Optional.
+	EnvConfigurationSet = "SES_CONFIGURATION_SET"
+	// EnvEndpoint overrides SES's endpoint with a local emulator
+	// (LocalStack, aws-ses-v2-local). Optional; never set in a deployment.
+	EnvEndpoint = "SES_ENDPOINT"
+	// envRegion is set by the Lambda runtime; read through getenv so a
+	// test's environment decides the region too.
+	envRegion = "AWS_REGION"
+)
+
+// charset is declared on every part: names and links may be non-ASCII.
+const charset = "UTF-8"
+
+// sendTimeout bounds one Send, retries included, so a stalled connection to
+// SES ends in the contract's 503 well within API Gateway's 30 s limit
+// instead of a gateway timeout.
+const sendTimeout = 10 * time.Second
+
+// SES sends through Amazon SES v2 (SendEmail with Simple content). It is
+// safe for concurrent use.
+type SES struct {
+	client           *sesv2.Client
+	from             string
+	configurationSet string
+}
+
+var _ Mailer = (*SES)(nil)
+
+// NewSES sends through client from the address from; configurationSet may
+// be empty.
+func NewSES(client *sesv2.Client, from, configurationSet string) *SES {
+	return &SES{client: client, from: from, configurationSet: configurationSet}
+}
+
+// OpenSES builds an SES from the environment (SES_FROM_ADDRESS,
+// SES_CONFIGURATION_SET, SES_ENDPOINT, AWS_REGION; credentials come from
+// the usual AWS chain, the function's role in Lambda). With SES_ENDPOINT set it
+// uses static dummy credentials, which emulators accept, and us-east-1 if
+// no region is set. Nothing is sent over the network here: the SDK
+// resolves credentials on the first Send, so Lambda init stays cheap.
+//
+// getenv has config.Getenv's type without naming it, so this package does
+// not depend on config (and through it on the store); os.Getenv and any
+// config.Getenv value can be passed.
+func OpenSES(ctx context.Context, getenv func(string) string) (*SES, error) {
+	from := strings.TrimSpace(getenv(EnvFromAddress))
+	if from == "" {
+		return nil, fmt.Errorf("config: required variable unset: %s", EnvFromAddress)
+	}
+	if _, err := mail.ParseAddress(from); err != nil {
+		return nil, fmt.Errorf("config: %s %q is not an email address: %w", EnvFromAddress, from, err)
+	}
+	endpoint := getenv(EnvEndpoint)
+	var opts []func(*awsconfig.LoadOptions) error
+	region := getenv(envRegion)
+	if endpoint != "" {
+		opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+		if region == "" {
+			region = "us-east-1"
+		}
+	}
+	if region != "" {
+		opts = append(opts, awsconfig.WithRegion(region))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("config: SES client: %w", err)
+	}
+	client := sesv2.NewFromConfig(cfg, func(o *sesv2.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	})
+	return NewSES(client, from, getenv(EnvConfigurationSet)), nil
+}
+
+// ErrNoRecipient is returned for a Message without a To address: a bug in
+// the caller, not an outage, so it is not an Unavailable error.
+var ErrNoRecipient = errors.New("mailer: message has no recipient")
+
+// Send sends m. Any failure of SES (unreachable, throttled, message
+// rejected) is returned as apierror.UnavailableErr, which the API answers
+// with 503. Only the recipient's domain and SES's message id are logged.
+func (s *SES) Send(ctx context.Context, m Message) error {
+	if m.To == "" {
+		return ErrNoRecipient
+	}
+	body := &types.Body{}
+	if m.Text != "" {
+		body.Text = &types.Content{Data: aws.String(m.Text), Charset: aws.String(charset)}
+	}
+	if m.HTML != "" {
+		body.Html = &types.Content{Data: aws.String(m.HTML), Charset: aws.String(charset)}
+	}
+	in := &sesv2.SendEmailInput{
+		FromEmailAddress: aws.String(s.from),
+		Destination:      &types.Destination{ToAddresses: []string{m.To}},
+		Content: &types.EmailContent{Simple: &types.Message{
+			Subject: &types.Content{Data: aws.String(m.Subject), Charset: aws.String(charset)},
+			Body:    body,
+		}},
+	}
+	if s.configurationSet != "" {
+		in.ConfigurationSetName = aws.String(s.configurationSet)
+	}
+	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	defer cancel()
+	out, err := s.client.SendEmail(ctx, in)
+	if err != nil {
+		return apierror.UnavailableErr(redacted{fmt.Errorf("ses: send to a recipient at %s: %w", recipientDomain(m.To), err)})
+	}
+	web.Logger(ctx).Info("email sent", "recipient_domain", recipientDomain(m.To), "ses_message_id", aws.ToString(out.MessageId))
+	return nil
+}
+
+// addressPattern matches email addresses inside an error text.
+var addressPattern = regexp.MustCompile(`[^\s@<>,;:"'()\[\]]+@([^\s@<>,;:"'()\[\]]+)`)
+
+// redacted hides the local part of every address in an error's text. SES
+// names the rejected recipient in some errors (MessageRejected in the
+// sandbox), and the 503 path logs the cause; the log keeps the domain only.
+// Unwrap still gives the SDK's error to errors.As.
+type redacted struct{ err error }
+
+func (r redacted) Error() string { return addressPattern.ReplaceAllString(r.err.Error(), "...@$1") }
+func (r redacted) Unwrap() error { return r.err }

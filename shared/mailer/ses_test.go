@@ -1,0 +1,510 @@
+package mailer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	"github.com/pufinid/pufinid-api/shared/apierror"
+	"github.com/pufinid/pufinid-api/shared/web"
+)
+
+// The SES tests send through aws-ses-v2-local, a real SES v2 emulator from
+// the npm registry (package.json pins it; .ci/run installs it with npm ci).
+// One emulator serves every test of the package; TestMain stops it.
+
+var emu struct {
+	once sync.Once
+	url  string
+	stop func()
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	// SES logs "email sent" to the request's logger, which outside a
+	// request is the default one; keep test and benchmark output readable.
+	slog.SetDefault(slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	code := m.Run()
+	if emu.stop != nil {
+		emu.stop()
+	}
+	os.Exit(code)
+}
+
+// emulator returns the base URL of the running aws-ses-v2-local, starting
+// it on first use. Without Node.js it skips the test, except in CI, where
+// a missing emulator is a broken setup and fails.
+func emulator(t *testing.T) string {
+	t.Helper()
+	emu.once.Do(func() { emu.url, emu.stop, emu.err = startEmulator() })
+	if emu.err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("SES emulator: %v (CI must run `npm ci` first)", emu.err)
+		}
+		t.Skipf("SES emulator not available: %v (run `npm ci` at the repository root)", emu.err)
+	}
+	return emu.url
+}
+
+// startEmulator runs aws-ses-v2-local on a free port and waits until it
+// answers. stop ends it: it runs in a process group of its own (npx starts
+// node as a child), so ending the group ends exactly what was started.
+func startEmulator() (url string, stop func(), err error) {
+	port, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	args := []string{"--host", "127.0.0.1", "--port", fmt.Sprint(port)}
+	var cmd *exec.Cmd
+	if bin, ok := installedEmulator(); ok {
+		cmd = exec.Command(bin, args...)
+	} else if npx, err := exec.LookPath("npx"); err == nil {
+		cmd = exec.Command(npx, append([]string{"--yes", "aws-ses-v2-local@2.10.2"}, args...)...)
+	} else {
+		return "", nil, errors.New("neither node_modules/.bin/aws-ses-v2-local nor npx found")
+	}
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stop = func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
+	}
+	url = fmt.Sprintf("http://127.0.0.1:%d", port)
+	deadline := time.Now().Add(60 * time.Second) // npx may have to fetch it first
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			return "", nil, fmt.Errorf("emulator exited: %v\n%s", err, out.String())
+		default:
+		}
+		if resp, err := http.Get(url + "/health-check"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return url, stop, nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	stop()
+	return "", nil, fmt.Errorf("emulator did not answer at %s within 60s\n%s", url, out.String())
+}
+
+// syncBuffer collects the emulator's output, written by exec's copying
+// goroutines and read by the test on failure.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// installedEmulator finds node_modules/.bin/aws-ses-v2-local at the module root.
+func installedEmulator() (string, bool) {
+	dir, err := os.Getwd()
+	for err == nil {
+		if _, statErr := os.Stat(filepath.Join(dir, "go.mod")); statErr == nil {
+			bin := filepath.Join(dir, "node_modules", ".bin", "aws-ses-v2-local")
+			if _, err := os.Stat(bin); err == nil {
+				return bin, true
+			}
+			return "", false
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			break
+		}
+		dir = parent
+	}
+	return "", false
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// storedEmail is an email as aws-ses-v2-local's GET /store lists it.
+type storedEmail struct {
+	MessageID   string `json:"messageId"`
+	From        string `json:"from"`
+	Destination struct {
+		To []string `json:"to"`
+	} `json:"destination"`
+	Subject string `json:"subject"`
+	Body    struct {
+		HTML string `json:"html"`
+		Text string `json:"text"`
+	} `json:"body"`
+}
+
+// emailsTo lists what the emulator holds for recipient; each test writes
+// to addresses of its own, so tests do not see each other's mail.
+func emailsTo(t *testing.T, url, recipient string) []storedEmail {
+	t.Helper()
+	resp, err := http.Get(url + "/store")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var store struct{ Emails []storedEmail }
+	if err := json.NewDecoder(resp.Body).Decode(&store); err != nil {
+		t.Fatal(err)
+	}
+	var out []storedEmail
+	for _, e := range store.Emails {
+		if len(e.Destination.To) == 1 && e.Destination.To[0] == recipient {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// recorder forwards requests unchanged and keeps the bodies sent, so a
+// test can check what the SDK put on the wire.
+type recorder struct {
+	mu     sync.Mutex
+	bodies [][]byte
+}
+
+func (r *recorder) Do(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		b, err := io.ReadAll(req.Body)
+		if err != nil {
+			return nil, err
+		}
+		req.Body = io.NopCloser(bytes.NewReader(b))
+		r.mu.Lock()
+		r.bodies = append(r.bodies, b)
+		r.mu.Unlock()
+	}
+	return http.DefaultClient.Do(req)
+}
+
+func (r *recorder) last(t *testing.T) map[string]any {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.bodies) == 0 {
+		t.Fatal("no request was sent")
+	}
+	var v map[string]any
+	if err := json.Unmarshal(r.bodies[len(r.bodies)-1], &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.bodies)
+}
+
+func newClient(endpoint string, httpClient sesv2.HTTPClient, attempts int) *sesv2.Client {
+	return sesv2.New(sesv2.Options{
+		Region:           "eu-west-1",
+		BaseEndpoint:     aws.String(endpoint),
+		Credentials:      credentials.NewStaticCredentialsProvider("test", "test", ""),
+		HTTPClient:       httpClient,
+		RetryMaxAttempts: attempts,
+	})
+}
+
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func TestSESSendsThroughEmulator(t *testing.T) {
+	url := emulator(t)
+	const link = "https://app.pufinid.example/confirm-email?email=ana%40example.com&token=Zk3v9QpL2mX8sT4wB7nR1cY6"
+	tests := []struct {
+		name        string
+		env         map[string]string
+		msg         Message
+		htmlHasLink bool
+	}{
+		{
+			name: "text and HTML parts with the link, from the configured address",
+			env:  map[string]string{EnvFromAddress: "PufinID <no-reply@pufinid.example>", EnvEndpoint: url},
+			msg: Message{To: "ana.env@example.com", Subject: "Confirm your email address",
+				Text: "Hello Ana,\n\nconfirm your address: " + link + "\n",
+				HTML: `<p>Hello Ana,</p><p><a href="` + link + `">Confirm your address</a></p>`},
+			htmlHasLink: true,
+		},
+		{
+			name: "non-ASCII names survive as UTF-8, with a configuration set",
+			env: map[string]string{EnvFromAddress: "no-reply@pufinid.example", EnvEndpoint: url,
+				EnvConfigurationSet: "pufinid-transactional", "AWS_REGION": "eu-central-1"},
+			msg: Message{To: "zoe.utf8@example.com", Subject: "Bestätige deine E-Mail, Zoë ✓",
+				Text: "Grüße, Zoë: " + link, HTML: "<p>Grüße, Zoë</p>"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := OpenSES(context.Background(), env(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Send(context.Background(), tt.msg); err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+			got := emailsTo(t, url, tt.msg.To)
+			if len(got) != 1 {
+				t.Fatalf("emulator holds %d emails to %s, want 1", len(got), tt.msg.To)
+			}
+			e := got[0]
+			if e.From != tt.env[EnvFromAddress] || e.Subject != tt.msg.Subject || e.Body.Text != tt.msg.Text || e.Body.HTML != tt.msg.HTML {
+				t.Errorf("stored %+v\nwant from %q and message %+v", e, tt.env[EnvFromAddress], tt.msg)
+			}
+			if FirstURL(e.Body.Text) != link || tt.htmlHasLink && !strings.Contains(e.Body.HTML, link) {
+				t.Errorf("stored email lost the link %s: %+v", link, e)
+			}
+		})
+	}
+}
+
+func TestSESRequestDeclaresUTF8AndTheConfigurationSet(t *testing.T) {
+	url := emulator(t)
+	tests := []struct {
+		name, configurationSet string
+		msg                    Message
+		wantBody               []string // parts present in Content.Simple.Body
+	}{
+		{"both parts and a configuration set", "pufinid-transactional",
+			Message{To: "wire1@example.com", Subject: "S", Text: "T https://x.example/a", HTML: "<b>H</b>"}, []string{"Html", "Text"}},
+		{"no configuration set leaves the field out", "",
+			Message{To: "wire2@example.com", Subject: "S", Text: "T", HTML: "<b>H</b>"}, []string{"Html", "Text"}},
+		{"a text-only message sends no empty HTML part", "",
+			Message{To: "wire3@example.com", Subject: "S", Text: "T"}, []string{"Text"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := &recorder{}
+			s := NewSES(newClient(url, rec, 1), "no-reply@pufinid.example", tt.configurationSet)
+			if err := s.Send(context.Background(), tt.msg); err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+			req := rec.last(t)
+			if cs, has := req["ConfigurationSetName"]; tt.configurationSet == "" && has || tt.configurationSet != "" && cs != tt.configurationSet {
+				t.Errorf("ConfigurationSetName = %v (present %v), want %q", cs, has, tt.configurationSet)
+			}
+			if req["FromEmailAddress"] != "no-reply@pufinid.example" {
+				t.Errorf("FromEmailAddress = %v", req["FromEmailAddress"])
+			}
+			simple := req["Content"].(map[string]any)["Simple"].(map[string]any)
+			parts := []map[string]any{simple["Subject"].(map[string]any)}
+			body := simple["Body"].(map[string]any)
+			var names []string
+			for name, p := range body {
+				names = append(names, name)
+				parts = append(parts, p.(map[string]any))
+			}
+			if len(names) != len(tt.wantBody) {
+				t.Errorf("body parts %v, want %v", names, tt.wantBody)
+			}
+			for _, p := range parts {
+				if p["Charset"] != "UTF-8" {
+					t.Errorf("part %v: Charset %v, want UTF-8", p, p["Charset"])
+				}
+			}
+			if n := len(emailsTo(t, url, tt.msg.To)); n != 1 {
+				t.Errorf("emulator holds %d emails, want 1", n)
+			}
+		})
+	}
+}
+
+func TestSESFailuresAreUnavailable(t *testing.T) {
+	refused, err := freePort() // nothing listens there once freePort returns
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		endpoint func(t *testing.T) string
+		msg      Message
+	}{
+		{"endpoint refuses connections", func(*testing.T) string { return fmt.Sprintf("http://127.0.0.1:%d", refused) },
+			Message{To: "ana.refused@example.com", Subject: "S", Text: "T"}},
+		// The emulator, like SES, refuses a message without a subject.
+		{"SES rejects the request", emulator,
+			Message{To: "ana.rejected@example.com", Subject: "", Text: "T"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewSES(newClient(tt.endpoint(t), nil, 1), "no-reply@pufinid.example", "")
+			err := s.Send(context.Background(), tt.msg)
+			if !apierror.Is(err, apierror.Unavailable) || web.StatusOf(err) != http.StatusServiceUnavailable {
+				t.Fatalf("err = %v, want an Unavailable apierror (503)", err)
+			}
+			if strings.Contains(err.Error(), "ana.") {
+				t.Errorf("error text names the recipient: %v", err)
+			}
+		})
+	}
+}
+
+func TestOpenSESRetriesThenAnswersUnavailable(t *testing.T) {
+	refused, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenSES(context.Background(), env(map[string]string{
+		EnvFromAddress: "no-reply@pufinid.example", EnvEndpoint: fmt.Sprintf("http://127.0.0.1:%d", refused)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = s.Send(context.Background(), Message{To: "a@example.com", Subject: "S", Text: "T"})
+	if !apierror.Is(err, apierror.Unavailable) {
+		t.Fatalf("err = %v, want Unavailable", err)
+	}
+	t.Logf("gave up after %v", time.Since(start))
+}
+
+func TestSESLogsOnlyTheRecipientDomain(t *testing.T) {
+	url := emulator(t)
+	var logs bytes.Buffer
+	s := NewSES(newClient(url, nil, 1), "no-reply@pufinid.example", "")
+	msg := Message{To: "secret.person@example.net", Subject: "SUBJECT-X", Text: "TEXT-X https://x.example/?token=TOKEN-X", HTML: "HTML-X"}
+	var sendErr error
+	h := web.Serve(slog.New(slog.NewJSONHandler(&logs, nil)), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sendErr = s.Send(r.Context(), msg)
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/v1/users/", nil))
+	if sendErr != nil {
+		t.Fatal(sendErr)
+	}
+	if !strings.Contains(logs.String(), `"recipient_domain":"example.net"`) || !strings.Contains(logs.String(), `"ses_message_id":"`) {
+		t.Errorf("no 'email sent' line with the domain and SES's id:\n%s", logs.String())
+	}
+	for _, secret := range []string{"secret.person", "SUBJECT-X", "TEXT-X", "TOKEN-X", "HTML-X"} {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("log holds %q:\n%s", secret, logs.String())
+		}
+	}
+}
+
+func TestSESRefusesAMessageWithoutRecipient(t *testing.T) {
+	rec := &recorder{}
+	s := NewSES(newClient("http://127.0.0.1:1", rec, 1), "no-reply@pufinid.example", "")
+	if err := s.Send(context.Background(), Message{Subject: "S", Text: "T"}); !errors.Is(err, ErrNoRecipient) {
+		t.Errorf("err = %v, want ErrNoRecipient", err)
+	}
+	if rec.count() != 0 {
+		t.Errorf("%d requests sent, want none", rec.count())
+	}
+}
+
+func TestOpenSESReadsTheEnvironment(t *testing.T) {
+	tests := []struct {
+		name       string
+		env        map[string]string
+		wantErr    string
+		want       SES
+		wantRegion string
+	}{
+		{"from address is required", map[string]string{}, "SES_FROM_ADDRESS", SES{}, ""},
+		{"blank from address is missing", map[string]string{EnvFromAddress: "  "}, "SES_FROM_ADDRESS", SES{}, ""},
+		{"from address must be an address", map[string]string{EnvFromAddress: "pufinid"}, "not an email address", SES{}, ""},
+		{"display name, configuration set and the Lambda's region", map[string]string{EnvFromAddress: "PufinID <no-reply@pufinid.example>",
+			EnvConfigurationSet: "tx", "AWS_REGION": "eu-west-1"},
+			"", SES{from: "PufinID <no-reply@pufinid.example>", configurationSet: "tx"}, "eu-west-1"},
+		// Construction makes no network call, so an endpoint nobody
+		// listens on is fine until the first Send.
+		{"local endpoint defaults the region", map[string]string{EnvFromAddress: "a@b.example", EnvEndpoint: "http://127.0.0.1:1"},
+			"", SES{from: "a@b.example"}, "us-east-1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := OpenSES(context.Background(), env(tt.env))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one mentioning %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.from != tt.want.from || s.configurationSet != tt.want.configurationSet || s.client == nil {
+				t.Errorf("got from %q set %q client %v, want %+v", s.from, s.configurationSet, s.client, tt.want)
+			}
+			if ep := s.client.Options().BaseEndpoint; aws.ToString(ep) != tt.env[EnvEndpoint] {
+				t.Errorf("BaseEndpoint %q, want %q", aws.ToString(ep), tt.env[EnvEndpoint])
+			}
+			if r := s.client.Options().Region; r != tt.wantRegion {
+				t.Errorf("Region %q, want %q", r, tt.wantRegion)
+			}
+		})
+	}
+}
+
+func TestRedactedErrorKeepsOnlyDomains(t *testing.T) {
+	cause := errors.New(`MessageRejected: Email address is not verified. The following identities failed the check in region EU-WEST-1: ana.b+x@example.com, "Bo" <bo@example.org>`)
+	got := redacted{cause}.Error()
+	want := `MessageRejected: Email address is not verified. The following identities failed the check in region EU-WEST-1: ...@example.com, "Bo" <...@example.org>`
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if !errors.Is(redacted{cause}, cause) {
+		t.Error("redacted hides its cause from errors.Is")
+	}
+}
+
+func BenchmarkSESSendThroughEmulator(b *testing.B) {
+	emu.once.Do(func() { emu.url, emu.stop, emu.err = startEmulator() })
+	if emu.err != nil {
+		b.Skipf("SES emulator not available: %v", emu.err)
+	}
+	rec := &recorder{}
+	s := NewSES(newClient(emu.url, rec, 1), "no-reply@pufinid.example", "")
+	msg := Message{To: "bench@example.com", Subject: "Confirm your email", Text: "https://x.example/c?token=t", HTML: "<a href=\"https://x.example/c?token=t\">c</a>"}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.Send(ctx, msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(rec.count())/float64(b.N), "SES-requests/op")
+}
