@@ -1,6 +1,8 @@
 package store
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 )
@@ -65,3 +67,41 @@ func acceptanceKey(id, slug string) key { return key{userPK(id), acceptancePrefi
 func emailClaimKey(email string) key { return key{"EMAIL#" + strings.ToLower(email), "CLAIM"} }
 
 func usernameClaimKey(u string) key { return key{"USERNAME#" + strings.ToLower(u), "CLAIM"} }
+
+// Email tokens live in the user's partition, one per purpose, so issuing a
+// new one replaces the older one, and deleting the partition deletes them.
+const emailTokenPrefix = "ETOKEN#"
+
+func emailTokenKey(userID string, p EmailPurpose) key {
+	return key{userPK(userID), emailTokenPrefix + string(p)}
+}
+
+// Mail throttles are keyed by a hash of the lowercased address, so the
+// table holds no address of someone who has no account, and by purpose
+// (one throttle per email-sending route).
+func mailThrottleKey(email string, p EmailPurpose) key {
+	sum := sha256.Sum256([]byte(strings.ToLower(email)))
+	return key{"MAILTHROTTLE#" + hex.EncodeToString(sum[:]), "ROUTE#" + string(p)}
+}
+
+// Refresh tokens live in their user's partition, by jti, so revoking all of
+// a user's tokens is one Query and deleting the user deletes them.
+const refreshTokenPrefix = "RTOKEN#"
+
+func refreshTokenKey(userID, jti string) key { return key{userPK(userID), refreshTokenPrefix + jti} }
+
+// Login failure counters: one per account (in its partition, so it goes
+// with the account), one per login name that matches no account (so unknown
+// names are throttled like known ones and the 429 tells nothing; keyed by a
+// hash so the table keeps no mistyped login, which is sometimes a
+// password), and one per source IP.
+const loginFailSK = "LOGINFAIL"
+
+func loginFailAccountKey(userID string) key { return key{userPK(userID), loginFailSK} }
+
+func loginFailNameKey(login string) key {
+	sum := sha256.Sum256([]byte(strings.ToLower(login)))
+	return key{"LOGINFAIL#NAME#" + hex.EncodeToString(sum[:]), loginFailSK}
+}
+
+func loginFailIPKey(ip string) key { return key{"LOGINFAIL#IP#" + ip, loginFailSK} }

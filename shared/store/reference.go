@@ -88,11 +88,18 @@ func (s *Store) SaveReference(ctx context.Context, ref pufinid.Reference) error 
 // batchPut writes items 25 at a time, resending what DynamoDB leaves
 // unprocessed with a growing pause.
 func (s *Store) batchPut(ctx context.Context, items []item) error {
-	for chunk := range slices.Chunk(items, 25) {
-		reqs := make([]types.WriteRequest, len(chunk))
-		for i, it := range chunk {
-			reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: it}}
-		}
+	reqs := make([]types.WriteRequest, len(items))
+	for i, it := range items {
+		reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: it}}
+	}
+	return s.batchWrite(ctx, reqs)
+}
+
+// batchWrite sends puts and deletes 25 at a time (BatchWriteItem's limit),
+// resending what DynamoDB leaves unprocessed with a growing pause.
+func (s *Store) batchWrite(ctx context.Context, all []types.WriteRequest) error {
+	for chunk := range slices.Chunk(all, 25) {
+		reqs := chunk
 		for attempt := 0; len(reqs) > 0; attempt++ {
 			if attempt == 8 {
 				return unavailable(errors.New("batch write: items left unprocessed after 8 attempts"))

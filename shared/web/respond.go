@@ -68,9 +68,11 @@ func Error(w http.ResponseWriter, r *http.Request, err error) {
 		JSON(w, r, status, e.Fields)
 		return
 	}
-	body := map[string]string{"detail": e.Message}
-	if e.TokenCode != "" {
-		body["code"] = e.TokenCode
-	}
-	JSON(w, r, status, body)
+	JSON(w, r, status, detailBody{Detail: e.Message, Code: e.TokenCode})
+}
+
+// detailBody keeps simplejwt's member order: detail, then code.
+type detailBody struct {
+	Detail string `json:"detail"`
+	Code   string `json:"code,omitempty"`
 }

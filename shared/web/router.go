@@ -26,14 +26,15 @@ func (r Route) Key() string { return r.Method + " " + r.Path }
 // 404 {"detail": "Not found."} and 405 {"detail": "Method \"X\" not allowed."}.
 // A trailing slash is ignored, as API Gateway ignores it.
 type Router struct {
-	mux     *http.ServeMux
-	routes  []Route
-	methods map[string][]string // path pattern -> methods registered on it
+	mux      *http.ServeMux
+	routes   []Route
+	methods  map[string][]string     // path pattern -> methods registered on it
+	handlers map[string]http.Handler // route key -> handler
 }
 
 // NewRouter returns an empty router whose unknown paths answer 404.
 func NewRouter() *Router {
-	rt := &Router{mux: http.NewServeMux(), methods: map[string][]string{}}
+	rt := &Router{mux: http.NewServeMux(), methods: map[string][]string{}, handlers: map[string]http.Handler{}}
 	rt.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, apierror.NotFoundErr())
 	})
@@ -45,11 +46,27 @@ func (rt *Router) Handle(method, path string, h http.Handler) {
 	if path != "/" && strings.HasSuffix(path, "/") {
 		panic("web: route patterns have no trailing slash: " + path)
 	}
-	rt.mux.Handle(method+" "+path, h)
-	rt.routes = append(rt.routes, Route{Method: method, Path: path})
+	route := Route{Method: method, Path: path}
+	if _, dup := rt.handlers[route.Key()]; dup {
+		panic("web: route registered twice: " + route.Key())
+	}
+	rt.handlers[route.Key()] = h
+	rt.routes = append(rt.routes, route)
 	if _, seen := rt.methods[path]; !seen {
-		// Any other method on a known path is a 405, never the catch-all 404.
+		// The mux gets one method-less pattern per path and the method is
+		// dispatched here: method patterns of one path conflict in ServeMux
+		// with method-less ones of another ("GET /v1/users/{id}" with
+		// "/v1/users/confirm-email"), and any other method on a known path
+		// must be a 405, never the catch-all 404 nor another path's handler.
 		rt.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			if h, ok := rt.handlers[r.Method+" "+path]; ok {
+				h.ServeHTTP(w, r)
+				return
+			}
+			if h, ok := rt.handlers[http.MethodGet+" "+path]; ok && r.Method == http.MethodHead {
+				h.ServeHTTP(w, r)
+				return
+			}
 			methodNotAllowed(w, r, rt.methods[path])
 		})
 	}

@@ -1,0 +1,280 @@
+// Package tokenapi is the token group's HTTP handler: obtain a token pair
+// with a username (or email) and password, refresh an access token, revoke
+// a refresh token, and verify either kind. It answers as simplejwt does,
+// with the contract's additions: refresh tokens are tracked in the table so
+// revocation is seen at once by every Lambda instance, and failed logins are
+// throttled per account and per source IP.
+package tokenapi
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/pufinid/pufinid-api/shared/apierror"
+	"github.com/pufinid/pufinid-api/shared/password"
+	"github.com/pufinid/pufinid-api/shared/store"
+	"github.com/pufinid/pufinid-api/shared/token"
+	"github.com/pufinid/pufinid-api/shared/web"
+)
+
+// Token lifetimes of a user whose organization sets none (simplejwt's
+// defaults as the seed shows them).
+const (
+	DefaultAccessLifetime  = 300 * time.Second
+	DefaultRefreshLifetime = 86400 * time.Second
+)
+
+// MsgNoAccount is simplejwt's answer to wrong credentials, whatever was wrong.
+const MsgNoAccount = "No active account found with the given credentials"
+
+// Deps are what the group needs.
+type Deps struct {
+	Store  *store.Store
+	Tokens *token.Issuer
+	Now    func() time.Time // clock for throttle windows; time.Now if nil
+	Log    *slog.Logger
+}
+
+// Routes lists the group's whole surface.
+func Routes(d Deps) *web.Router {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	r := web.NewRouter()
+	r.Handle(http.MethodPost, "/v1/token", handleObtain(d))
+	r.Handle(http.MethodPost, "/v1/token/refresh", handleRefresh(d))
+	r.Handle(http.MethodPost, "/v1/token/revoke", handleRevoke(d))
+	r.Handle(http.MethodPost, "/v1/token/verify", handleVerify(d))
+	return r
+}
+
+// New returns the group's handler, as its Lambda and the local server run it.
+func New(d Deps) http.Handler { return web.Serve(d.Log, Routes(d)) }
+
+type obtainResponse struct {
+	Access           string `json:"access"`
+	Refresh          string `json:"refresh"`
+	AccessExpiresIn  int64  `json:"access_expires_in"`
+	RefreshExpiresIn int64  `json:"refresh_expires_in"`
+}
+
+// handleObtain logs a user in. Every refusal for bad credentials is the same
+// 401 after the same hashing work, whether the account exists or not; an
+// account (or unknown login name) with too many recent failures, or a
+// source IP with too many, gets 429 without its password being checked.
+func handleObtain(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, err := web.DecodeObject(r)
+		if err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		login, _ := in.String("username", web.Str{Required: true})
+		pw, _ := in.String("password", web.Str{Required: true, NoTrim: true})
+		if err := in.Err(); err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		log := web.Logger(r.Context())
+		attempt, err := d.Store.LoginLookup(r.Context(), login, web.SourceIP(r))
+		if err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		if wait, throttled := attempt.Throttled(d.Now()); throttled {
+			log.Info("login throttled", "user_id", attempt.User.ID)
+			web.Error(w, r, apierror.ThrottledErr(wait))
+			return
+		}
+		ok, rehash := checkPassword(log, attempt, pw)
+		if !ok {
+			log.Info("login refused", "user_id", attempt.User.ID, "known_account", attempt.Found)
+			if err := d.Store.LoginFailed(r.Context(), attempt); err != nil {
+				web.Error(w, r, err)
+				return
+			}
+			web.Error(w, r, apierror.New(apierror.NotAuthenticated, MsgNoAccount))
+			return
+		}
+
+		u := attempt.User
+		accessLife := lifetime(u.AccessTokenLifetime, DefaultAccessLifetime)
+		refreshLife := lifetime(u.RefreshTokenLifetime, DefaultRefreshLifetime)
+		access, _, err := d.Tokens.Mint(token.Access, u.ID, accessLife)
+		if err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		refresh, rc, err := d.Tokens.Mint(token.Refresh, u.ID, refreshLife)
+		if err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		newHash := ""
+		if rehash {
+			// A failed rehash only postpones the upgrade to the next login.
+			if newHash, err = password.Hash(pw); err != nil {
+				log.Warn("password rehash failed", "user_id", u.ID, "err", err)
+				newHash = ""
+			}
+		}
+		rt := store.RefreshToken{UserID: u.ID, JTI: rc.ID, ExpiresAt: rc.ExpiresAt.Time, AccessLifetime: accessLife}
+		if err := d.Store.LoginSucceeded(r.Context(), attempt, rt, newHash); err != nil {
+			if errors.Is(err, store.ErrLoginStale) {
+				log.Info("login refused: account changed during login", "user_id", u.ID)
+				web.Error(w, r, apierror.New(apierror.NotAuthenticated, MsgNoAccount))
+				return
+			}
+			web.Error(w, r, err)
+			return
+		}
+		web.JSON(w, r, http.StatusOK, obtainResponse{
+			Access: access, Refresh: refresh,
+			AccessExpiresIn: int64(accessLife / time.Second), RefreshExpiresIn: int64(refreshLife / time.Second),
+		})
+	})
+}
+
+// checkPassword verifies pw against the attempt's account, or against the
+// dummy hash when there is none, so both cost one argon2id computation.
+func checkPassword(log *slog.Logger, a *store.LoginAttempt, pw string) (ok, rehash bool) {
+	if !a.Found {
+		password.VerifyDummy(pw)
+		return false, false
+	}
+	ok, rehash, err := password.Verify(pw, a.User.PasswordHash)
+	if err != nil {
+		// A stored hash this code cannot read: nobody can log in with it,
+		// and someone should look. The hash itself is never logged.
+		log.Error("stored password hash unreadable", "user_id", a.User.ID, "err", err)
+		password.VerifyDummy(pw)
+		return false, false
+	}
+	return ok, rehash
+}
+
+// lifetime is an organization's lifetime in seconds, or def when unset.
+func lifetime(secs int, def time.Duration) time.Duration {
+	if secs <= 0 {
+		return def
+	}
+	return time.Duration(secs) * time.Second
+}
+
+type refreshResponse struct {
+	Access          string `json:"access"`
+	AccessExpiresIn int64  `json:"access_expires_in"`
+}
+
+// handleRefresh mints a new access token for a live refresh token. The
+// refresh token is not rotated and keeps its own expiry.
+func handleRefresh(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rt, ok := liveRefreshToken(w, r, d, "refresh")
+		if !ok {
+			return
+		}
+		life := rt.AccessLifetime
+		if life <= 0 {
+			life = DefaultAccessLifetime
+		}
+		access, _, err := d.Tokens.Mint(token.Access, rt.UserID, life)
+		if err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		web.JSON(w, r, http.StatusOK, refreshResponse{Access: access, AccessExpiresIn: int64(life / time.Second)})
+	})
+}
+
+// liveRefreshToken reads field as a refresh token that verifies and is
+// still recorded (not revoked, not expired). On any failure it has answered
+// and ok is false.
+func liveRefreshToken(w http.ResponseWriter, r *http.Request, d Deps, field string) (store.RefreshToken, bool) {
+	s, ok := readToken(w, r, field)
+	if !ok {
+		return store.RefreshToken{}, false
+	}
+	c, err := d.Tokens.Parse(s, token.Refresh)
+	if err != nil {
+		web.Error(w, r, apierror.TokenInvalid())
+		return store.RefreshToken{}, false
+	}
+	rt, err := d.Store.RefreshToken(r.Context(), c.UserID(), c.ID)
+	if err != nil {
+		web.Error(w, r, tokenErr(err))
+		return store.RefreshToken{}, false
+	}
+	return rt, true
+}
+
+// readToken decodes a body holding one required token field.
+func readToken(w http.ResponseWriter, r *http.Request, field string) (string, bool) {
+	in, err := web.DecodeObject(r)
+	if err != nil {
+		web.Error(w, r, err)
+		return "", false
+	}
+	s, _ := in.String(field, web.Str{Required: true})
+	if err := in.Err(); err != nil {
+		web.Error(w, r, err)
+		return "", false
+	}
+	return s, true
+}
+
+// tokenErr turns "no such live token" into simplejwt's 401; outages stay 503.
+func tokenErr(err error) error {
+	if apierror.Is(err, apierror.NotFound) {
+		return apierror.TokenInvalid()
+	}
+	return err
+}
+
+// handleRevoke deletes a refresh token's record, so it can no longer
+// refresh or verify. Access tokens minted with it live on until they expire.
+func handleRevoke(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, ok := readToken(w, r, "refresh")
+		if !ok {
+			return
+		}
+		c, err := d.Tokens.Parse(s, token.Refresh)
+		if err != nil {
+			web.Error(w, r, apierror.TokenInvalid())
+			return
+		}
+		if err := d.Store.RevokeRefreshToken(r.Context(), c.UserID(), c.ID); err != nil {
+			web.Error(w, r, tokenErr(err))
+			return
+		}
+		web.JSON(w, r, http.StatusOK, struct{}{})
+	})
+}
+
+// handleVerify checks a token of either kind. An access token is checked by
+// signature, expiry and type alone (no DynamoDB request), so it stays valid
+// after its refresh token is revoked; a refresh token must also still be
+// recorded.
+func handleVerify(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, ok := readToken(w, r, "token")
+		if !ok {
+			return
+		}
+		c, err := d.Tokens.Parse(s, "")
+		if err != nil {
+			web.Error(w, r, apierror.TokenInvalid())
+			return
+		}
+		if c.TokenType == token.Refresh {
+			if _, err := d.Store.RefreshToken(r.Context(), c.UserID(), c.ID); err != nil {
+				web.Error(w, r, tokenErr(err))
+				return
+			}
+		}
+		web.JSON(w, r, http.StatusOK, struct{}{})
+	})
+}

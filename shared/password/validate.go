@@ -1,0 +1,166 @@
+package password
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/trustelem/zxcvbn/frequency"
+)
+
+// Django's validator messages, word for word, in the order Django's default
+// AUTH_PASSWORD_VALIDATORS runs them.
+const (
+	msgTooShort  = "This password is too short. It must contain at least 8 characters."
+	msgCommon    = "This password is too common."
+	msgNumeric   = "This password is entirely numeric."
+	minLength    = 8
+	maxSimilar   = 0.7
+	similarToFmt = "The password is too similar to the "
+)
+
+// Attribute labels as Django's User model names them (verbose_name); Validate
+// checks them in Django's default order, then any other key in sorted order.
+const (
+	AttrUsername  = "username"
+	AttrFirstName = "first name"
+	AttrLastName  = "last name"
+	AttrEmail     = "email address"
+)
+
+var attrOrder = []string{AttrUsername, AttrFirstName, AttrLastName, AttrEmail}
+
+// Validate runs Django's four default password validators (user attribute
+// similarity, minimum length 8, common password, entirely numeric) and
+// returns their messages, or nil when pw is acceptable. attrs maps an
+// attribute's label (AttrUsername, ...) to the user's value; empty values
+// are skipped. The field's maximum length is the caller's check.
+func Validate(pw string, attrs map[string]string) []string {
+	var msgs []string
+	if label, ok := similarAttr(pw, attrs); ok {
+		msgs = append(msgs, similarToFmt+label+".")
+	}
+	if utf8.RuneCountInString(pw) < minLength {
+		msgs = append(msgs, msgTooShort)
+	}
+	if isCommon(pw) {
+		msgs = append(msgs, msgCommon)
+	}
+	if isNumeric(pw) {
+		msgs = append(msgs, msgNumeric)
+	}
+	return msgs
+}
+
+// isNumeric is Python's str.isdigit: non-empty and every character a digit.
+func isNumeric(pw string) bool {
+	if pw == "" {
+		return false
+	}
+	for _, r := range pw {
+		if !unicode.IsDigit(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// commonPasswords is zxcvbn's list of the 30,000 most frequent leaked
+// passwords, the same kind of list Django ships (and a superset of its size).
+// Built on first use so a cold start that never validates a password does
+// not pay for it.
+var commonPasswords = sync.OnceValue(func() map[string]struct{} {
+	list := frequency.FrequencyLists["passwords"]
+	set := make(map[string]struct{}, len(list))
+	for _, p := range list {
+		set[p] = struct{}{}
+	}
+	return set
+})
+
+// isCommon mirrors Django's CommonPasswordValidator: lowercased, stripped.
+func isCommon(pw string) bool {
+	_, ok := commonPasswords()[strings.TrimSpace(strings.ToLower(pw))]
+	return ok
+}
+
+// nonWord is Python's \W+ on str: anything but letters, numbers and
+// underscore (Python's \w is str.isalnum plus "_", so combining marks split).
+var nonWord = regexp.MustCompile(`[^\p{L}\p{N}_]+`)
+
+// similarAttr mirrors Django's UserAttributeSimilarityValidator: the
+// lowercased password is compared with each attribute and each of its parts
+// split on non-word characters; the first attribute whose SequenceMatcher
+// quick ratio reaches 0.7 is returned.
+func similarAttr(pw string, attrs map[string]string) (string, bool) {
+	if len(attrs) == 0 {
+		return "", false
+	}
+	lower := []rune(strings.ToLower(pw))
+	for _, label := range orderedLabels(attrs) {
+		value := attrs[label]
+		if value == "" {
+			continue
+		}
+		vl := strings.ToLower(value)
+		parts := append(nonWord.Split(vl, -1), vl)
+		for _, part := range parts {
+			pr := []rune(part)
+			if exceedsMaxLengthRatio(len(lower), len(pr)) {
+				continue
+			}
+			if quickRatio(lower, pr) >= maxSimilar {
+				return label, true
+			}
+		}
+	}
+	return "", false
+}
+
+func orderedLabels(attrs map[string]string) []string {
+	labels := make([]string, 0, len(attrs))
+	for _, l := range attrOrder {
+		if _, ok := attrs[l]; ok {
+			labels = append(labels, l)
+		}
+	}
+	var rest []string
+	for l := range attrs {
+		if !slices.Contains(attrOrder, l) {
+			rest = append(rest, l)
+		}
+	}
+	slices.Sort(rest)
+	return append(labels, rest...)
+}
+
+// exceedsMaxLengthRatio is Django's shortcut: a value much shorter than the
+// password cannot make it similar, so it is not compared.
+func exceedsMaxLengthRatio(pwLen, valueLen int) bool {
+	lengthBound := maxSimilar / 2 * float64(pwLen)
+	return pwLen >= 10*valueLen && float64(valueLen) < lengthBound
+}
+
+// quickRatio is difflib.SequenceMatcher(a=a, b=b).quick_ratio(): twice the
+// size of the multiset intersection over the total length.
+func quickRatio(a, b []rune) float64 {
+	total := len(a) + len(b)
+	if total == 0 {
+		return 1
+	}
+	avail := make(map[rune]int, len(b))
+	for _, r := range b {
+		avail[r]++
+	}
+	matches := 0
+	for _, r := range a {
+		if avail[r] > 0 {
+			matches++
+		}
+		avail[r]--
+	}
+	return 2 * float64(matches) / float64(total)
+}
