@@ -18,6 +18,15 @@ lint:
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
 
+# `make seed` loads a fixture (default: the demo fixture) into TABLE_NAME at
+# DYNAMODB_ENDPOINT (unset: AWS, with the usual AWS credentials);
+# CREATE_TABLE=1 creates the table first, e.g. in LocalStack:
+#   make seed DYNAMODB_ENDPOINT=http://localhost:4566 TABLE_NAME=pufinid CREATE_TABLE=1
+.PHONY: seed
+seed:
+	TABLE_NAME='$(TABLE_NAME)' DYNAMODB_ENDPOINT='$(DYNAMODB_ENDPOINT)' \
+		$(GO) run ./cmd/seed $(if $(FIXTURES),-fixtures $(FIXTURES)) $(if $(CREATE_TABLE),-create-table)
+
 # The mailer tests send through aws-ses-v2-local, an Amazon SES v2 emulator
 # pinned in package.json: install it once with `make tools` (.ci/run does it
 # too). Without it the SES tests skip locally and fail under CI=true.

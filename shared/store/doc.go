@@ -1,0 +1,65 @@
+// Package store is the API's single DynamoDB table: the only package that
+// talks to DynamoDB. Keys are built in keys.go and nowhere else; the table
+// itself (pk, sk, TTL attribute expires_at, no secondary index) is in
+// table.go. Every SDK failure comes back as apierror.UnavailableErr (a 503);
+// expected conditional failures are turned into domain errors first.
+//
+// Every access pattern is a key lookup or a Query of one partition, so no
+// request path Scans and the table needs no index. Each read of one
+// resource or one page is one request. The patterns, with the DynamoDB
+// requests each makes:
+//
+//	pattern                         key condition / items                                                     requests
+//	------------------------------  ------------------------------------------------------------------------  --------------------
+//	Reference data
+//	organization by code            GetItem ORGCODE#<lower-cased code> / ORGCODE (Demo: ORGCODE#)             1
+//	all term versions               Query pk=TERMS                                                            1
+//	versions of one term            Query pk=TERMS, begins_with(sk, TERM#<slug>#V#)                           1
+//	FAQ topics page                 Query pk=FAQ (ordered and paged in memory)                                1
+//	FAQ topic                       GetItem FAQ / TOPIC#<id, 10 digits>                                       1
+//	organization's PUF designs      Query pk=ORG#<org id>#PUF                                                 1
+//	one PUF design of an org        GetItem ORG#<org id>#PUF / PUF#<id>                                       1
+//	apps profile with overlays      BatchGetItem APP#<client> / BASE, GROUP#<g>, CODE#<id>                    1
+//	load reference data             BatchWriteItem of puts (full overwrites, so loading is idempotent)        1 per 25 items
+//
+//	Users
+//	signup                          TransactWriteItems (profile, email claim, username claim, acceptances,    1
+//	                                confirmation email token); profile and claims put only if new
+//	user + accepted terms           Query pk=USER#<id>, begins_with(sk, PROFILE)                              1
+//	accept a term                   TransactWriteItems (ConditionCheck profile exists, Put                    1
+//	                                PROFILE#ACCEPT#<slug> unless a newer version is accepted)
+//	user id by email                GetItem EMAIL#<lower-cased email> / CLAIM                                 1
+//	update profile                  UpdateItem USER#<id> / PROFILE, if it exists                              1
+//	change password                 UpdateItem USER#<id> / PROFILE, if password_hash is the one checked       1
+//	delete user                     Query pk=USER#<id> (keys only), then TransactWriteItems (profile if       2
+//	                                password_hash unchanged, claims if still the user's, rest of the
+//	                                partition); items past ~97 first go by BatchWriteItem                     (+1 per 25 past ~97)
+//
+//	Emailed tokens and email budget
+//	issue email token               TransactWriteItems (ConditionCheck profile exists, and unverified for     1
+//	                                CONFIRM; Put USER#<id> / ETOKEN#<purpose>)
+//	user + email token              BatchGetItem USER#<id> / PROFILE, ETOKEN#<purpose>                        1
+//	confirm email, reset password   TransactWriteItems (Delete ETOKEN#<purpose> if hash matches and not       1
+//	                                expired; Update PROFILE if it exists)
+//	email send budget               UpdateItem MAILTHROTTLE#<sha256 of email> / ROUTE#<purpose>; when no      1, or 2 to open
+//	                                window is in progress, a conditional PutItem opens one                    a window or refuse
+//
+//	Login and refresh tokens
+//	login lookup                    BatchGetItem LOGINFAIL#IP#<ip>, the email or username claim; then         2
+//	                                BatchGetItem USER#<id> / PROFILE, LOGINFAIL (or, for a login naming
+//	                                no account, LOGINFAIL#NAME#<sha256 of login> / LOGINFAIL)
+//	failed login                    TransactWriteItems (Update the account's or name's counter, the IP's)    1 (+2 per lost race)
+//	successful login                TransactWriteItems (ConditionCheck or rehash Update of PROFILE on         1
+//	                                password_hash, Put RTOKEN#<jti>, Delete LOGINFAIL if it holds failures)
+//	record refresh token            TransactWriteItems (ConditionCheck profile exists, Put                    1
+//	                                USER#<id> / RTOKEN#<jti>)
+//	refresh token still valid       GetItem USER#<id> / RTOKEN#<jti>                                          1
+//	revoke one refresh token        DeleteItem USER#<id> / RTOKEN#<jti>, if it exists                         1
+//	revoke all of a user's tokens   Query pk=USER#<id>, begins_with(sk, RTOKEN#) (keys only), then            1 + 1 per 25 tokens
+//	                                BatchWriteItem deletes
+//
+// A user's partition (USER#<id>) holds the profile, acceptances, emailed
+// tokens, refresh tokens and login counter, so deleting a user is one
+// Query of their partition, and reading a user with their acceptances one
+// Query under the PROFILE prefix.
+package store
