@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,11 +26,12 @@ type claim struct {
 	UserID string `dynamodbav:"user_id"`
 }
 
-// CreateUser writes the user, the claims on its email and username, and its
-// term acceptances in one transaction. The claims are conditional puts, so
-// of any number of parallel signups with one email exactly one succeeds; a
-// taken email or username is a 400 on that field and nothing is written.
-func (s *Store) CreateUser(ctx context.Context, u pufinid.User, accepted []pufinid.Acceptance, extra ...types.TransactWriteItem) error {
+// CreateUser writes the user, the claims on its email and username, its
+// term acceptances and what opts add (WithEmailToken) in one transaction.
+// The claims are conditional puts, so of any number of parallel signups
+// with one email exactly one succeeds; a taken email or username is a 400
+// on that field and nothing is written.
+func (s *Store) CreateUser(ctx context.Context, u pufinid.User, accepted []pufinid.Acceptance, opts ...CreateOption) error {
 	profile, err := marshal(userProfileKey(u.ID), u)
 	if err != nil {
 		return err
@@ -46,7 +49,11 @@ func (s *Store) CreateUser(ctx context.Context, u pufinid.User, accepted []pufin
 		items = append(items, types.TransactWriteItem{Put: &types.Put{
 			TableName: aws.String(s.table), Item: mustMarshal(acceptanceKey(u.ID, a.Slug), a)}})
 	}
-	items = append(items, extra...)
+	tx := createTx{table: s.table, userID: u.ID}
+	for _, o := range opts {
+		o(&tx)
+	}
+	items = append(items, tx.items...)
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if err == nil {
 		return nil
@@ -122,10 +129,23 @@ func (s *Store) AcceptTerm(ctx context.Context, userID string, a pufinid.Accepta
 			ConditionExpression:      aws.String("attribute_exists(#pk)"),
 			ExpressionAttributeNames: map[string]string{"#pk": AttrPK},
 		}},
-		{Put: &types.Put{TableName: aws.String(s.table), Item: mustMarshal(acceptanceKey(userID, a.Slug), a)}},
+		{Put: &types.Put{
+			TableName: aws.String(s.table),
+			Item:      mustMarshal(acceptanceKey(userID, a.Slug), a),
+			// A slower request must not replace the acceptance of a newer
+			// version with an older one.
+			ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #v <= :v"),
+			ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#v": "version_number"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.Itoa(a.VersionNumber)}},
+		}},
 	}})
-	if reasons, ok := cancellationReasons(err); ok && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
-		return errNotFound()
+	if reasons, ok := cancellationReasons(err); ok {
+		switch {
+		case aws.ToString(reasons[0].Code) == "ConditionalCheckFailed":
+			return errNotFound()
+		case len(reasons) > 1 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed":
+			return nil // a newer version is already accepted
+		}
 	}
 	return unavailable(err)
 }
@@ -155,4 +175,169 @@ func cancellationReasons(err error) ([]types.CancellationReason, bool) {
 		return tce.CancellationReasons, true
 	}
 	return nil, false
+}
+
+// ErrUserChanged is returned by writes conditioned on what the caller read
+// (the password hash): the user was deleted or changed their password in
+// between, and nothing was written.
+var ErrUserChanged = errors.New("store: the user changed or no longer exists")
+
+// UserIDByEmail returns the id of the user whose email is email, compared
+// case-insensitively: one GetItem of the email claim. found is false when
+// nobody holds the address.
+func (s *Store) UserIDByEmail(ctx context.Context, email string) (id string, found bool, err error) {
+	var c claim
+	found, err = s.get(ctx, emailClaimKey(email), &c)
+	return c.UserID, found && c.UserID != "", err
+}
+
+// ProfileField names a profile field that updates may set.
+type ProfileField string
+
+// The fields a user may change about themselves.
+const (
+	FieldFirstName ProfileField = "first_name"
+	FieldLastName  ProfileField = "last_name"
+	FieldPhone     ProfileField = "phone"
+	FieldPostcode  ProfileField = "postcode"
+	FieldCountry   ProfileField = "country"
+	FieldGender    ProfileField = "gender"
+	FieldAge       ProfileField = "age"
+)
+
+var profileFields = []ProfileField{FieldFirstName, FieldLastName, FieldPhone, FieldPostcode, FieldCountry, FieldGender, FieldAge}
+
+// UpdateProfile sets the fields in set (a nil value stores null) on
+// userID's profile, on condition that the profile exists: one UpdateItem.
+// A missing user is a 404 and nothing is written (no half-created profile).
+func (s *Store) UpdateProfile(ctx context.Context, userID string, set map[ProfileField]*string) error {
+	names := map[string]string{"#pk": AttrPK}
+	vals := map[string]types.AttributeValue{}
+	var sets []string
+	for i, f := range profileFields { // a fixed order keeps the expression stable
+		v, ok := set[f]
+		if !ok {
+			continue
+		}
+		n, p := fmt.Sprintf("#f%d", i), fmt.Sprintf(":v%d", i)
+		names[n] = string(f)
+		if v == nil {
+			vals[p] = &types.AttributeValueMemberNULL{Value: true}
+		} else {
+			vals[p] = &types.AttributeValueMemberS{Value: *v}
+		}
+		sets = append(sets, n+" = "+p)
+	}
+	if len(sets) != len(set) {
+		return fmt.Errorf("store: UpdateProfile: unknown field in %v", set)
+	}
+	if len(sets) == 0 {
+		return nil
+	}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       userProfileKey(userID).av(),
+		UpdateExpression:          aws.String("SET " + strings.Join(sets, ", ")),
+		ConditionExpression:       aws.String("attribute_exists(#pk)"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: vals,
+	})
+	if isConditionFailed(err) {
+		return errNotFound()
+	}
+	return unavailable(err)
+}
+
+// ChangePassword replaces userID's password hash oldHash by newHash: one
+// conditional UpdateItem, so a password changed (or a user deleted) since
+// the caller checked the old password is ErrUserChanged, not overwritten.
+func (s *Store) ChangePassword(ctx context.Context, userID, oldHash, newHash string) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(s.table),
+		Key:                      userProfileKey(userID).av(),
+		UpdateExpression:         aws.String("SET #ph = :new"),
+		ConditionExpression:      aws.String("#ph = :old"),
+		ExpressionAttributeNames: map[string]string{"#ph": "password_hash"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":new": &types.AttributeValueMemberS{Value: newHash},
+			":old": &types.AttributeValueMemberS{Value: oldHash},
+		},
+	})
+	if isConditionFailed(err) {
+		return ErrUserChanged
+	}
+	return unavailable(err)
+}
+
+// maxTransactItems is DynamoDB's limit on items in one transaction.
+const maxTransactItems = 100
+
+// DeleteUser removes u and everything of theirs: every item of the user's
+// partition (profile, acceptances, email and refresh tokens, login
+// counters) and the claims on the email and username. The profile and the
+// claims go in one transaction, conditional on the profile still having
+// the password hash the caller checked (ErrUserChanged otherwise), so a
+// claim is never left without its user nor a user without their claims;
+// the email can sign up again at once. The other items of the partition go
+// in the same transaction; only a user with more than ~97 of them (many
+// live refresh tokens) has the excess deleted just before, which at worst
+// logs them out if the transaction then fails. One Query plus one
+// TransactWriteItems.
+func (s *Store) DeleteUser(ctx context.Context, u pufinid.User) error {
+	items, err := s.queryAll(ctx, &dynamodb.QueryInput{
+		KeyConditionExpression:    aws.String("#pk = :pk"),
+		ProjectionExpression:      aws.String("#pk, #sk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#sk": AttrSK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: userPK(u.ID)}},
+		ConsistentRead:            aws.Bool(true),
+	})
+	if err != nil {
+		return err
+	}
+	ownedBy := func(k key) types.TransactWriteItem {
+		return types.TransactWriteItem{Delete: &types.Delete{
+			TableName:                 aws.String(s.table),
+			Key:                       k.av(),
+			ConditionExpression:       aws.String("#uid = :uid"),
+			ExpressionAttributeNames:  map[string]string{"#uid": "user_id"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":uid": &types.AttributeValueMemberS{Value: u.ID}},
+		}}
+	}
+	tx := []types.TransactWriteItem{
+		{Delete: &types.Delete{
+			TableName:                 aws.String(s.table),
+			Key:                       userProfileKey(u.ID).av(),
+			ConditionExpression:       aws.String("#ph = :ph"),
+			ExpressionAttributeNames:  map[string]string{"#ph": "password_hash"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":ph": &types.AttributeValueMemberS{Value: u.PasswordHash}},
+		}},
+		ownedBy(emailClaimKey(u.Email)),
+	}
+	if u.Username != nil {
+		tx = append(tx, ownedBy(usernameClaimKey(*u.Username)))
+	}
+	var rest []key
+	for _, it := range items {
+		if k := keyOf(it); k.SK != profileSK {
+			rest = append(rest, k)
+		}
+	}
+	if room := maxTransactItems - len(tx); len(rest) > room {
+		reqs := make([]types.WriteRequest, 0, len(rest)-room)
+		for _, k := range rest[room:] {
+			reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: k.av()}})
+		}
+		if err := s.batchWrite(ctx, reqs); err != nil {
+			return err
+		}
+		rest = rest[:room]
+	}
+	for _, k := range rest {
+		tx = append(tx, types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: k.av()}})
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: tx})
+	if reasons, ok := cancellationReasons(err); ok && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
+		return ErrUserChanged
+	}
+	return unavailable(err)
 }

@@ -1,0 +1,260 @@
+package usersapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/pufinid/pufinid-api/shared/apierror"
+	"github.com/pufinid/pufinid-api/shared/mailer"
+	"github.com/pufinid/pufinid-api/shared/pufinid"
+	"github.com/pufinid/pufinid-api/shared/store"
+	"github.com/pufinid/pufinid-api/shared/web"
+)
+
+// Email tokens: 256 random bits, sent base64url (43 characters), stored
+// only as their SHA-256, single use, and short-lived.
+const (
+	tokenBytes      = 32
+	confirmLifetime = 72 * time.Hour
+	resetLifetime   = time.Hour
+)
+
+// Messages of the email routes. The send routes answer the same detail
+// whatever happened, so it cannot tell who has an account.
+const (
+	msgBadToken     = "This link is invalid, has expired or was already used."
+	msgConfirmed    = "Your email address is confirmed."
+	msgConfirmSent  = "If this address belongs to an account that is not confirmed yet, a confirmation email is on its way."
+	msgResetSent    = "If this address belongs to an account, an email with a link to reset the password is on its way."
+	noAccountUserID = "00000000-0000-0000-0000-000000000000" // the nil UUID: newUUID never makes it
+)
+
+// newEmailToken makes a token for p: the secret for the email and what
+// the store keeps of it.
+func (h *handler) newEmailToken(p store.EmailPurpose) (string, store.EmailToken, error) {
+	b := make([]byte, tokenBytes)
+	if _, err := io.ReadFull(h.Rand, b); err != nil {
+		return "", store.EmailToken{}, fmt.Errorf("email token: %w", err)
+	}
+	secret := base64.RawURLEncoding.EncodeToString(b)
+	life := confirmLifetime
+	if p == store.PurposeReset {
+		life = resetLifetime
+	}
+	return secret, store.EmailToken{Hash: hashToken(secret), ExpiresAt: h.Now().Add(life).Unix()}, nil
+}
+
+func hashToken(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// tokenMatches checks secret against the stored token in code (the store
+// checks again in its conditional write): issued, the same hash (compared
+// in constant time), and not expired by the clock, whatever DynamoDB's TTL
+// has or has not deleted yet.
+func tokenMatches(t store.EmailToken, secret string, now time.Time) bool {
+	if t.Hash == "" || t.Expired(now) {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(hashToken(secret)), []byte(t.Hash)) == 1
+}
+
+// checkEmailToken finds the account of email and checks secret against
+// its token for p. ok is false when the token cannot be used, including
+// when no account has the address, which the answer must not tell apart.
+// Two DynamoDB requests (the email claim, then the profile with the token).
+func (h *handler) checkEmailToken(ctx context.Context, email, secret string, p store.EmailPurpose) (u pufinid.User, ok bool, err error) {
+	id, found, err := h.Store.UserIDByEmail(ctx, email)
+	if err != nil || !found {
+		return u, false, err
+	}
+	u, t, err := h.Store.UserAndEmailToken(ctx, id, p)
+	if apierror.Is(err, apierror.NotFound) {
+		return u, false, nil // deleted since the claim was read
+	}
+	if err != nil {
+		return u, false, err
+	}
+	return u, tokenMatches(t, secret, h.Now()), nil
+}
+
+// confirmEmail uses a confirmation token and marks the address verified.
+func (h *handler) confirmEmail(w http.ResponseWriter, r *http.Request) {
+	in, err := web.DecodeObject(r)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	email, _ := in.Email("email")
+	secret, _ := in.String("token", web.Str{Required: true})
+	if err := in.Err(); err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	u, ok, err := h.checkEmailToken(r.Context(), email, secret, store.PurposeConfirm)
+	if err == nil && !ok {
+		err = apierror.Field("token", msgBadToken)
+	}
+	if err == nil {
+		// The same check again, as a condition of the write: of parallel
+		// confirmations with one token exactly one gets here.
+		err = h.Store.ConfirmEmail(r.Context(), u.ID, hashToken(secret), h.Now())
+		if err == store.ErrEmailTokenInvalid {
+			err = apierror.Field("token", msgBadToken)
+		}
+	}
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	web.Logger(r.Context()).Info("email confirmed", "user_id", u.ID)
+	web.JSON(w, r, http.StatusOK, map[string]string{"detail": msgConfirmed})
+}
+
+func (h *handler) resendConfirmEmail(w http.ResponseWriter, r *http.Request) {
+	h.sendEmail(w, r, store.PurposeConfirm, msgConfirmSent)
+}
+
+func (h *handler) sendResetPasswordEmail(w http.ResponseWriter, r *http.Request) {
+	h.sendEmail(w, r, store.PurposeReset, msgResetSent)
+}
+
+// sendEmail is both email-sending routes: a malformed address is a 400;
+// any other address gets 200 with detail, whether or not an email went.
+func (h *handler) sendEmail(w http.ResponseWriter, r *http.Request, p store.EmailPurpose, detail string) {
+	in, err := web.DecodeObject(r)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	email, _ := in.Email("email")
+	if err := in.Err(); err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	if err := h.sendTokenEmail(r.Context(), email, p); err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	web.JSON(w, r, http.StatusOK, map[string]string{"detail": detail})
+}
+
+// sendTokenEmail issues a token for p and emails it to email, if the
+// address's budget allows an email (store.AllowEmail) and an account can
+// use one (it exists; for a confirmation, it is not confirmed yet).
+//
+// Addresses with and without an account get the same DynamoDB work: the
+// budget, the claim lookup, and the conditional token write, which for no
+// account targets a user nobody is and writes nothing. The one difference,
+// sending, is covered by pace: a request that sends nothing waits as long
+// as sending has been taking. If SES fails, the answer is the contract's
+// 503; that alone could tell, during an SES outage, that the address has
+// an account.
+func (h *handler) sendTokenEmail(ctx context.Context, email string, p store.EmailPurpose) error {
+	allowed, err := h.Store.AllowEmail(ctx, email, p, h.Now())
+	if err != nil || !allowed {
+		return err
+	}
+	id, found, err := h.Store.UserIDByEmail(ctx, email)
+	if err != nil {
+		return err
+	}
+	if !found {
+		id = noAccountUserID
+	}
+	secret, stored, err := h.newEmailToken(p)
+	if err != nil {
+		return err
+	}
+	issued, err := h.Store.IssueEmailToken(ctx, id, p, stored)
+	if err != nil {
+		return err
+	}
+	if !issued {
+		h.pace.wait(ctx)
+		return nil
+	}
+	msg := confirmMessage(h.Links, email, secret)
+	if p == store.PurposeReset {
+		msg = resetMessage(h.Links, email, secret)
+	}
+	start := time.Now()
+	if err := h.Mailer.Send(ctx, msg); err != nil {
+		return err
+	}
+	h.pace.observe(time.Since(start))
+	web.Logger(ctx).Info("email token sent", "user_id", id, "purpose", string(p))
+	return nil
+}
+
+// pace estimates how long sending one email takes (a moving average of
+// this instance's sends), so that a request that sends nothing can take
+// as long as one that sends. A fresh instance has no estimate and does not
+// wait until its first send.
+type pace struct {
+	mu  sync.Mutex
+	avg time.Duration
+}
+
+func (p *pace) observe(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.avg == 0 {
+		p.avg = d
+		return
+	}
+	p.avg += (d - p.avg) / 8
+}
+
+func (p *pace) estimate() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.avg
+}
+
+func (p *pace) wait(ctx context.Context) {
+	d := p.estimate()
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// confirmMessage is the email with the confirmation link.
+func confirmMessage(l Links, email, secret string) mailer.Message {
+	return message(email, "Confirm your PufinID email address", link(l.ConfirmEmail, email, secret),
+		"Please confirm the email address of your PufinID account by opening this link:",
+		"The link works once and expires in 72 hours. If you did not sign up for PufinID, ignore this email.")
+}
+
+// resetMessage is the email with the password reset link.
+func resetMessage(l Links, email, secret string) mailer.Message {
+	return message(email, "Reset your PufinID password", link(l.ResetPassword, email, secret),
+		"Someone, hopefully you, asked to reset the password of your PufinID account. To choose a new password, open this link:",
+		"The link works once and expires in 1 hour. If you did not ask for it, ignore this email: your password stays as it is.")
+}
+
+func message(to, subject, href, intro, outro string) mailer.Message {
+	return mailer.Message{
+		To:      to,
+		Subject: subject,
+		Text:    fmt.Sprintf("Hello,\n\n%s\n\n%s\n\n%s\n\nPufinID\n", intro, href, outro),
+		HTML: fmt.Sprintf(`<!DOCTYPE html><html><body><p>Hello,</p><p>%s</p><p><a href="%s">%s</a></p><p>%s</p><p>PufinID</p></body></html>`,
+			html.EscapeString(intro), html.EscapeString(href), html.EscapeString(href), html.EscapeString(outro)),
+	}
+}

@@ -1,0 +1,167 @@
+package usersapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/pufinid/pufinid-api/shared/apierror"
+	"github.com/pufinid/pufinid-api/shared/password"
+	"github.com/pufinid/pufinid-api/shared/pufinid"
+	"github.com/pufinid/pufinid-api/shared/store"
+	"github.com/pufinid/pufinid-api/shared/token"
+	"github.com/pufinid/pufinid-api/shared/web"
+)
+
+// Messages of the password routes; the old-password one is Django's.
+const (
+	msgWrongOldPassword = "Your old password was entered incorrectly. Please enter it again."
+	msgPasswordChanged  = "Your password has been changed."
+	msgPasswordReset    = "Your password has been reset. You can log in with the new password."
+)
+
+// readNewPassword reads new_password and new_password_confirm under the
+// signup rules; the password is compared with u's fields when u is known.
+func readNewPassword(in *web.Input, u *pufinid.User) string {
+	pw, ok := in.String("new_password", passwordRule)
+	confirm, confirmOK := in.String("new_password_confirm", web.Str{Required: true, NoTrim: true})
+	if ok && confirmOK && pw != confirm {
+		in.Errs.Add("new_password_confirm", msgPasswordsDiffer)
+	}
+	if ok {
+		var attrs map[string]string
+		if u != nil {
+			attrs = passwordAttrs(*u)
+		}
+		for _, msg := range password.Validate(pw, attrs) {
+			in.Errs.Add("new_password", msg)
+		}
+	}
+	return pw
+}
+
+// changePassword sets a new password for the caller, who proves they know
+// the old one, and ends every session (refresh token) they have.
+func (h *handler) changePassword(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	c, err := h.Tokens.Authenticate(r)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	in, err := web.DecodeObject(r)
+	if err != nil {
+		h.refuse(w, r, c.UserID(), err)
+		return
+	}
+	old, oldOK := in.String("old_password", web.Str{Required: true, NoTrim: true})
+	acct, err := h.Store.Account(ctx, c.UserID())
+	if err != nil {
+		if apierror.Is(err, apierror.NotFound) {
+			err = token.InvalidForAuth()
+		}
+		web.Error(w, r, err)
+		return
+	}
+	u := acct.User
+	pw := readNewPassword(in, &u)
+	if oldOK && !passwordMatches(ctx, old, u) {
+		in.Errs.Add("old_password", msgWrongOldPassword)
+	}
+	if err := in.Err(); err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	hash, err := password.Hash(pw)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	err = h.replacePassword(ctx, u.ID, func() error { return h.Store.ChangePassword(ctx, u.ID, u.PasswordHash, hash) })
+	if errors.Is(err, store.ErrUserChanged) {
+		// Changed (or deleted) since it was checked: the old password the
+		// client gave is no longer the password.
+		err = apierror.Field("old_password", msgWrongOldPassword)
+	}
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	web.Logger(ctx).Info("password changed", "user_id", u.ID)
+	web.JSON(w, r, http.StatusOK, map[string]string{"detail": msgPasswordChanged})
+}
+
+// resetPassword sets a new password with a token from a reset email and
+// ends every session. A request refused for any other reason (passwords
+// that differ, a weak password) leaves the token usable.
+func (h *handler) resetPassword(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	in, err := web.DecodeObject(r)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	email, emailOK := in.Email("email")
+	secret, secretOK := in.String("token", web.Str{Required: true})
+	var (
+		u       pufinid.User
+		tokenOK bool
+	)
+	if emailOK && secretOK {
+		if u, tokenOK, err = h.checkEmailToken(ctx, email, secret, store.PurposeReset); err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		if !tokenOK {
+			in.Errs.Add("token", msgBadToken)
+		}
+	}
+	var known *pufinid.User
+	if tokenOK {
+		known = &u
+	}
+	pw := readNewPassword(in, known)
+	if err := in.Err(); err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	hash, err := password.Hash(pw)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	err = h.replacePassword(ctx, u.ID, func() error {
+		return h.Store.ResetPassword(ctx, u.ID, hashToken(secret), hash, h.Now())
+	})
+	if errors.Is(err, store.ErrEmailTokenInvalid) {
+		err = apierror.Field("token", msgBadToken) // used by a parallel request meanwhile
+	}
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	web.Logger(ctx).Info("password reset", "user_id", u.ID)
+	web.JSON(w, r, http.StatusOK, map[string]string{"detail": msgPasswordReset})
+}
+
+// replacePassword runs write (which stores the new password) between two
+// revocations of every refresh token of the user. The first makes a
+// failure safe: if DynamoDB fails before the password is written, the
+// answer is 503, the old password stands and the request can be repeated
+// (a reset token is still unused), and no session outlives the intended
+// change. The second ends a login that finished in between; logins check
+// the password hash they verified in their own write, so none can record a
+// token after it. Should only the second fail, every session from before
+// the request is already gone, so that is logged and the change stands.
+func (h *handler) replacePassword(ctx context.Context, userID string, write func() error) error {
+	if err := h.Store.RevokeAllRefreshTokens(ctx, userID); err != nil {
+		return err
+	}
+	if err := write(); err != nil {
+		return err
+	}
+	if err := h.Store.RevokeAllRefreshTokens(ctx, userID); err != nil {
+		web.Logger(ctx).Error("password replaced, but the second revocation of refresh tokens failed", "user_id", userID, "err", err)
+	}
+	return nil
+}

@@ -1,0 +1,227 @@
+package usersapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/pufinid/pufinid-api/shared/apierror"
+	"github.com/pufinid/pufinid-api/shared/password"
+	"github.com/pufinid/pufinid-api/shared/pufinid"
+	"github.com/pufinid/pufinid-api/shared/store"
+	"github.com/pufinid/pufinid-api/shared/web"
+)
+
+// Signup's messages.
+const (
+	msgPasswordsDiffer = "Passwords do not match."
+	msgUsernameChars   = "Enter a valid username. This value may contain only letters, numbers, and ./+/-/_ characters."
+	msgUsernameAt      = "A username may not contain \"@\": a login with \"@\" is read as an email address."
+	msgUnknownOrg      = "No organization has this code."
+	// AcceptAll in terms_accepted accepts every current term.
+	AcceptAll = "*"
+)
+
+// Password rules: the seed's lengths; password.Validate adds Django's rules.
+var passwordRule = web.Str{Required: true, NoTrim: true, Min: 8, Max: 100}
+
+// signupInput is a signup body after its fields were read.
+type signupInput struct {
+	user     pufinid.User
+	password string
+	terms    []string
+	orgCode  *string
+}
+
+// readSignup reads every field, recording each problem in in.Errs.
+func readSignup(in *web.Input) signupInput {
+	var s signupInput
+	s.user.FirstName, _ = in.String("first_name", nameRule)
+	s.user.LastName, _ = in.String("last_name", nameRule)
+	if name, ok := in.String("username", web.Str{AllowNull: true, Min: 2, Max: 100}); ok {
+		if msg := usernameProblem(name); msg != "" {
+			in.Errs.Add("username", msg)
+		} else {
+			s.user.Username = &name
+		}
+	}
+	s.user.Email, _ = in.Email("email")
+	pw, pwOK := in.String("password", passwordRule)
+	confirm, confirmOK := in.String("password_confirm", passwordRule)
+	if pwOK && confirmOK && pw != confirm {
+		in.Errs.Add("password_confirm", msgPasswordsDiffer)
+	}
+	s.password = pw
+	for _, f := range []struct {
+		name string
+		dst  **string
+	}{
+		{"phone", &s.user.Phone}, {"postcode", &s.user.Postcode}, {"country", &s.user.Country},
+		{"gender", &s.user.Gender}, {"age", &s.user.Age},
+	} {
+		if v, ok := in.String(f.name, optionalRule); ok {
+			*f.dst = &v
+		}
+	}
+	s.terms, _ = in.StringList("terms_accepted", 255)
+	if code, ok := in.String("organization_code", optionalRule); ok && code != "" {
+		s.orgCode = &code
+	}
+	// Django's password validators, with the user's other fields to compare.
+	if pwOK && !in.Errs.Has("password_confirm") {
+		for _, msg := range password.Validate(pw, passwordAttrs(s.user)) {
+			in.Errs.Add("password", msg)
+		}
+	}
+	return s
+}
+
+// usernameProblem explains why name cannot be a username, or is "". Django's
+// characters minus "@": the login reads a value with "@" as an email, so
+// such a username could never log in by name.
+func usernameProblem(name string) string {
+	for _, r := range name {
+		switch {
+		case r == '@':
+			return msgUsernameAt
+		case unicode.IsLetter(r), unicode.IsDigit(r), r == '.', r == '_', r == '-', r == '+':
+		default:
+			return msgUsernameChars
+		}
+	}
+	return ""
+}
+
+// passwordAttrs are the user's fields a password must not resemble.
+func passwordAttrs(u pufinid.User) map[string]string {
+	attrs := map[string]string{
+		password.AttrFirstName: u.FirstName,
+		password.AttrLastName:  u.LastName,
+		password.AttrEmail:     u.Email,
+	}
+	if u.Username != nil {
+		attrs[password.AttrUsername] = *u.Username
+	}
+	return attrs
+}
+
+// signup creates an account in one DynamoDB transaction (profile, email
+// and username claims, term acceptances, confirmation token), then emails
+// the confirmation link. An email that cannot be sent is logged and the
+// account stands: the answer is still 201 and resend-confirm-email works.
+func (h *handler) signup(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	in, err := web.DecodeObject(r)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	s := readSignup(in)
+	// The organization and the terms are checked even when other fields
+	// failed, so one answer lists every problem.
+	org, current, err := h.signupReferences(ctx, s.orgCode)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	if s.orgCode != nil && org == nil {
+		in.Errs.Add("organization_code", msgUnknownOrg)
+	}
+	accepted := acceptances(in, s.terms, current, h.Now())
+	if err := in.Err(); err != nil {
+		web.Error(w, r, err)
+		return
+	}
+
+	u := s.user
+	if u.ID, err = newUUID(h.Rand); err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	u.OrganizationID, u.OrganizationName, u.Theme = org.ID, org.Name, org.Theme
+	u.AccessTokenLifetime, u.RefreshTokenLifetime = org.AccessTokenLifetime, org.RefreshTokenLifetime
+	u.CreatedAt = h.Now().UTC()
+	if u.PasswordHash, err = password.Hash(s.password); err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	secret, stored, err := h.newEmailToken(store.PurposeConfirm)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	if err := h.Store.CreateUser(ctx, u, accepted, store.WithEmailToken(store.PurposeConfirm, stored)); err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	log := web.Logger(ctx).With("user_id", u.ID)
+	log.Info("user signed up", "organization_id", u.OrganizationID)
+	if err := h.Mailer.Send(ctx, confirmMessage(h.Links, u.Email, secret)); err != nil {
+		log.Error("signup: confirmation email not sent; the account exists and resend-confirm-email can send it", "err", err)
+	}
+	web.JSON(w, r, http.StatusCreated, userBody(pufinid.Account{User: u, Acceptances: accepted}, current))
+}
+
+// signupReferences reads the organization signup joins (nil for an unknown
+// code) and the current terms, in parallel: two requests, one round trip.
+func (h *handler) signupReferences(ctx context.Context, code *string) (*pufinid.Organization, []pufinid.Term, error) {
+	var (
+		org          pufinid.Organization
+		terms        []pufinid.Term
+		orgErr, tErr error
+		wg           sync.WaitGroup
+	)
+	wg.Go(func() { terms, tErr = h.Store.Terms(ctx) })
+	org, orgErr = h.Store.OrganizationByCode(ctx, code)
+	wg.Wait()
+	if apierror.Is(orgErr, apierror.NotFound) {
+		if code == nil {
+			// Reference data without a Demo organization: the deployment is
+			// broken, not the request.
+			orgErr = apierror.UnavailableErr(errors.New("no Demo organization (code null) in the table; load the fixtures"))
+		} else {
+			return nil, pufinid.CurrentTerms(terms, h.Now()), tErr
+		}
+	}
+	if err := firstErr(orgErr, tErr); err != nil {
+		return nil, nil, err
+	}
+	return &org, pufinid.CurrentTerms(terms, h.Now()), nil
+}
+
+// acceptances turns terms_accepted into acceptances of the current
+// versions: "*" accepts every current term; any other entry must be the
+// slug of a current term, else it is named in a 400.
+func acceptances(in *web.Input, slugs []string, current []pufinid.Term, now time.Time) []pufinid.Acceptance {
+	all := slices.Contains(slugs, AcceptAll)
+	var out []pufinid.Acceptance
+	for _, t := range current {
+		if all || slices.Contains(slugs, t.Slug) {
+			out = append(out, pufinid.Acceptance{Slug: t.Slug, VersionNumber: t.VersionNumber, AcceptedAt: now.UTC()})
+		}
+	}
+	for _, slug := range slugs {
+		known := slices.ContainsFunc(current, func(t pufinid.Term) bool { return t.Slug == slug })
+		if slug != AcceptAll && !known {
+			in.Errs.Add("terms_accepted", fmt.Sprintf("No current term has the slug %q.", slug))
+		}
+	}
+	return out
+}
+
+// newUUID is a random (version 4) UUID read from rnd.
+func newUUID(rnd io.Reader) (string, error) {
+	var b [16]byte
+	if _, err := io.ReadFull(rnd, b[:]); err != nil {
+		return "", fmt.Errorf("user id: %w", err)
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
+}

@@ -1,0 +1,116 @@
+// Package usersapi is the users group's HTTP handler: signup, the caller's
+// own profile (get, replace, update, delete), email confirmation, password
+// change and reset, and the two routes that send emails (resend the
+// confirmation, send a reset link).
+//
+// Uniqueness of emails and usernames, single use of emailed tokens, the
+// limits on emails and the removal of a deleted user are all decided by
+// DynamoDB conditional writes in package store, never by a read followed by
+// a write here, so they hold across every Lambda instance.
+//
+// The email-sending routes answer the same whether or not an address has an
+// account, with the same DynamoDB work for both, and a request that sends
+// nothing waits about as long as sending takes (see pace), so neither the
+// answer nor its timing tells who has an account.
+package usersapi
+
+import (
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/pufinid/pufinid-api/shared/config"
+	"github.com/pufinid/pufinid-api/shared/mailer"
+	"github.com/pufinid/pufinid-api/shared/store"
+	"github.com/pufinid/pufinid-api/shared/token"
+	"github.com/pufinid/pufinid-api/shared/web"
+)
+
+// Deps are what the group needs.
+type Deps struct {
+	Store  *store.Store
+	Tokens *token.Issuer
+	Mailer mailer.Mailer
+	Links  Links
+	Now    func() time.Time // time.Now if nil
+	Rand   io.Reader        // user ids and email tokens; crypto/rand if nil
+	Log    *slog.Logger
+}
+
+// The environment variables LinksFromEnv reads.
+const (
+	EnvConfirmEmailURL  = "CONFIRM_EMAIL_URL"
+	EnvResetPasswordURL = "RESET_PASSWORD_URL"
+)
+
+// Links are the templates of the links the emails carry: "{email}" and
+// "{token}" are replaced by the query-escaped address and token, e.g.
+// "https://app.example.com/confirm-email?email={email}&token={token}".
+type Links struct {
+	ConfirmEmail  string
+	ResetPassword string
+}
+
+// LinksFromEnv reads CONFIRM_EMAIL_URL and RESET_PASSWORD_URL; each must be
+// an absolute http(s) URL carrying "{token}".
+func LinksFromEnv(getenv config.Getenv) (Links, error) {
+	var l Links
+	for _, v := range []struct {
+		name string
+		dst  *string
+	}{{EnvConfirmEmailURL, &l.ConfirmEmail}, {EnvResetPasswordURL, &l.ResetPassword}} {
+		s, err := config.Require(getenv, v.name)
+		if err != nil {
+			return Links{}, err
+		}
+		u, err := url.Parse(strings.NewReplacer("{email}", "e", "{token}", "t").Replace(s))
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || !strings.Contains(s, "{token}") {
+			return Links{}, fmt.Errorf("config: %s must be an http(s) URL containing {token}, got %q", v.name, s)
+		}
+		*v.dst = s
+	}
+	return l, nil
+}
+
+// link fills template with email and tok.
+func link(template, email, tok string) string {
+	return strings.NewReplacer("{email}", url.QueryEscape(email), "{token}", url.QueryEscape(tok)).Replace(template)
+}
+
+// handler is the group's state: its deps and the estimate of how long
+// sending an email takes.
+type handler struct {
+	Deps
+	pace *pace
+}
+
+// Routes lists the group's whole surface.
+func Routes(d Deps) *web.Router {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Rand == nil {
+		d.Rand = rand.Reader
+	}
+	h := &handler{Deps: d, pace: &pace{}}
+	r := web.NewRouter()
+	r.Handle(http.MethodPost, "/v1/users", http.HandlerFunc(h.signup))
+	r.Handle(http.MethodGet, "/v1/users/{id}", http.HandlerFunc(h.get))
+	r.Handle(http.MethodPut, "/v1/users/{id}", http.HandlerFunc(h.put))
+	r.Handle(http.MethodPatch, "/v1/users/{id}", http.HandlerFunc(h.patch))
+	r.Handle(http.MethodDelete, "/v1/users/{id}", http.HandlerFunc(h.delete))
+	r.Handle(http.MethodPost, "/v1/users/confirm-email", http.HandlerFunc(h.confirmEmail))
+	r.Handle(http.MethodPost, "/v1/users/resend-confirm-email", http.HandlerFunc(h.resendConfirmEmail))
+	r.Handle(http.MethodPost, "/v1/users/send-reset-password-email", http.HandlerFunc(h.sendResetPasswordEmail))
+	r.Handle(http.MethodPost, "/v1/users/change-password", http.HandlerFunc(h.changePassword))
+	r.Handle(http.MethodPost, "/v1/users/reset-password", http.HandlerFunc(h.resetPassword))
+	return r
+}
+
+// New returns the group's handler, as its Lambda and the local server run it.
+func New(d Deps) http.Handler { return web.Serve(d.Log, Routes(d)) }
