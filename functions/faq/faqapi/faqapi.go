@@ -56,4 +56,3 @@ func handleGet(d Deps) http.Handler {
 		web.JSON(w, r, http.StatusOK, topic)
 	})
 }
-

@@ -231,7 +231,7 @@ func TestTokenRequired(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.env.Clock.Advance(2 * time.Minute) // shortLived is now expired
-	invalid := `{"code":"token_not_valid","detail":"Given token not valid for any token type"}`
+	invalid := `{"detail":"Given token not valid for any token type","code":"token_not_valid"}`
 	cases := []struct {
 		name   string
 		header string

@@ -355,7 +355,7 @@ func TestBadTokensAre403(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	invalid := `{"code":"token_not_valid","detail":"Given token not valid for any token type"}`
+	invalid := `{"detail":"Given token not valid for any token type","code":"token_not_valid"}`
 	cases := []struct {
 		name   string
 		header string

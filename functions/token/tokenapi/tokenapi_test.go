@@ -28,7 +28,7 @@ import (
 
 const (
 	pw           = "correct horse battery staple"
-	tokenInvalid = `{"code":"token_not_valid","detail":"Token is invalid or expired"}`
+	tokenInvalid = `{"detail":"Token is invalid or expired","code":"token_not_valid"}`
 	noAccount    = `{"detail":"No active account found with the given credentials"}`
 )
 
