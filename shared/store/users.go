@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -340,4 +341,25 @@ func (s *Store) DeleteUser(ctx context.Context, u pufinid.User) error {
 		return ErrUserChanged
 	}
 	return unavailable(err)
+}
+
+// AccountAndTerms reads a user's account and every version of every term.
+// The two Queries do not depend on each other, so they run at once: two
+// requests, one round trip. A missing user is a 404.
+func (s *Store) AccountAndTerms(ctx context.Context, userID string) (pufinid.Account, []pufinid.Term, error) {
+	var (
+		terms []pufinid.Term
+		tErr  error
+		wg    sync.WaitGroup
+	)
+	wg.Go(func() { terms, tErr = s.Terms(ctx) })
+	acct, err := s.Account(ctx, userID)
+	wg.Wait()
+	if err != nil {
+		return pufinid.Account{}, nil, err
+	}
+	if tErr != nil {
+		return pufinid.Account{}, nil, tErr
+	}
+	return acct, terms, nil
 }

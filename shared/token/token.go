@@ -155,3 +155,13 @@ func newID() string {
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
+
+// UserGone maps the store's not-found for the token's own user to the 403
+// of an invalid token: a deleted user's tokens are dead everywhere. Other
+// errors pass through.
+func UserGone(err error) error {
+	if apierror.Is(err, apierror.NotFound) {
+		return InvalidForAuth()
+	}
+	return err
+}

@@ -87,11 +87,8 @@ func callerOrganization(r *http.Request, d Deps) (string, error) {
 
 func organizationOf(ctx context.Context, st *store.Store, userID string) (string, error) {
 	acct, err := st.Account(ctx, userID)
-	if apierror.Is(err, apierror.NotFound) {
-		return "", token.InvalidForAuth()
-	}
 	if err != nil {
-		return "", err
+		return "", token.UserGone(err)
 	}
 	return acct.User.OrganizationID, nil
 }

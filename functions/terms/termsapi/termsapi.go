@@ -137,11 +137,10 @@ func handleAccept(d Deps) http.Handler {
 		at := d.Now().UTC()
 		err = d.Store.AcceptTerm(r.Context(), claims.UserID(),
 			pufinid.Acceptance{Slug: t.Slug, VersionNumber: t.VersionNumber, AcceptedAt: at})
-		if apierror.Is(err, apierror.NotFound) {
-			// The store's condition found no profile: the token outlived its user.
-			err = token.InvalidForAuth()
-		}
 		if err != nil {
+			// A NotFound here is the store's condition finding no profile:
+			// the token outlived its user.
+			err = token.UserGone(err)
 			web.Error(w, r, err)
 			return
 		}
@@ -187,31 +186,15 @@ func currentVersion(ctx context.Context, d Deps, slug string) (pufinid.Term, err
 	return cur[0], nil
 }
 
-// accountAndTerms reads the caller's account and the current terms. The two
-// Queries do not depend on each other, so they run at once and the request
-// waits for one round trip instead of two. A token whose user is gone is a
-// 403, as on every route that authenticates.
+// accountAndTerms reads the caller's account and the current terms (two
+// Queries at once, one round trip). A token whose user is gone is a 403,
+// as on every route that authenticates.
 func accountAndTerms(ctx context.Context, d Deps, userID string) (pufinid.Account, []pufinid.Term, error) {
-	type result struct {
-		terms []pufinid.Term
-		err   error
+	acct, all, err := d.Store.AccountAndTerms(ctx, userID)
+	if err != nil {
+		return acct, nil, token.UserGone(err)
 	}
-	terms := make(chan result, 1)
-	go func() {
-		t, err := currentTerms(ctx, d)
-		terms <- result{t, err}
-	}()
-	acct, err := d.Store.Account(ctx, userID)
-	tr := <-terms
-	switch {
-	case apierror.Is(err, apierror.NotFound):
-		return acct, nil, token.InvalidForAuth()
-	case err != nil:
-		return acct, nil, err
-	case tr.err != nil:
-		return acct, nil, tr.err
-	}
-	return acct, tr.terms, nil
+	return acct, pufinid.CurrentTerms(all, d.Now()), nil
 }
 
 // checkNoBody enforces the accept route's body rule: it takes no fields, so

@@ -57,10 +57,7 @@ func (h *handler) changePassword(w http.ResponseWriter, r *http.Request) {
 	old, oldOK := in.String("old_password", web.Str{Required: true, NoTrim: true})
 	acct, err := h.Store.Account(ctx, c.UserID())
 	if err != nil {
-		if apierror.Is(err, apierror.NotFound) {
-			err = token.InvalidForAuth()
-		}
-		web.Error(w, r, err)
+		web.Error(w, r, token.UserGone(err))
 		return
 	}
 	u := acct.User

@@ -101,9 +101,7 @@ func (h *handler) update(w http.ResponseWriter, r *http.Request, full bool) {
 		return
 	}
 	if err := h.Store.UpdateProfile(r.Context(), id, set); err != nil {
-		if apierror.Is(err, apierror.NotFound) {
-			err = token.InvalidForAuth()
-		}
+		err = token.UserGone(err)
 		web.Error(w, r, err)
 		return
 	}
@@ -131,9 +129,7 @@ func (h *handler) delete(w http.ResponseWriter, r *http.Request) {
 	}
 	acct, err := h.Store.Account(r.Context(), id)
 	if err != nil {
-		if apierror.Is(err, apierror.NotFound) {
-			err = token.InvalidForAuth()
-		}
+		err = token.UserGone(err)
 		web.Error(w, r, err)
 		return
 	}
@@ -160,10 +156,7 @@ func (h *handler) delete(w http.ResponseWriter, r *http.Request) {
 // sends. Only refusals pay for the read.
 func (h *handler) refuse(w http.ResponseWriter, r *http.Request, id string, err error) {
 	if _, aerr := h.Store.Account(r.Context(), id); aerr != nil {
-		err = aerr
-		if apierror.Is(aerr, apierror.NotFound) {
-			err = token.InvalidForAuth()
-		}
+		err = token.UserGone(aerr)
 	}
 	web.Error(w, r, err)
 }

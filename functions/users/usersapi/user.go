@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-	"sync"
 
 	"github.com/pufinid/pufinid-api/shared/apierror"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
@@ -59,26 +58,15 @@ func (h *handler) caller(r *http.Request) (string, error) {
 	return c.UserID(), nil
 }
 
-// account reads the caller's account and the current terms, in parallel:
-// two DynamoDB requests, one round trip. A token whose user is gone is a
-// 403, as for any invalid token.
+// account reads the caller's account and the current terms: two DynamoDB
+// requests, one round trip. A token whose user is gone is a 403, as for any
+// invalid token.
 func (h *handler) account(ctx context.Context, userID string) (pufinid.Account, []pufinid.Term, error) {
-	var (
-		acct          pufinid.Account
-		terms         []pufinid.Term
-		acctErr, tErr error
-		wg            sync.WaitGroup
-	)
-	wg.Go(func() { terms, tErr = h.Store.Terms(ctx) })
-	acct, acctErr = h.Store.Account(ctx, userID)
-	wg.Wait()
-	if apierror.Is(acctErr, apierror.NotFound) {
-		return acct, nil, token.InvalidForAuth()
+	acct, all, err := h.Store.AccountAndTerms(ctx, userID)
+	if err != nil {
+		return acct, nil, token.UserGone(err)
 	}
-	if err := firstErr(acctErr, tErr); err != nil {
-		return acct, nil, err
-	}
-	return acct, pufinid.CurrentTerms(terms, h.Now()), nil
+	return acct, pufinid.CurrentTerms(all, h.Now()), nil
 }
 
 // firstErr is the first non-nil error: an *apierror.Error keeps its code.
