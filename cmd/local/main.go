@@ -1,0 +1,218 @@
+// Command local serves the whole API on one port for development: every
+// function of template.yaml behind a local API Gateway that routes exactly
+// as the deployed HTTP API does, each function's handler reached through the
+// same Lambda adapter as in AWS. With no DYNAMODB_ENDPOINT it runs an
+// embedded DynamoDB-compatible store and loads the demo fixture, so
+// `make run` needs nothing else. Sent emails are kept and listed at
+// GET /_aws/ses; the OpenAPI document is at GET /openapi.yaml.
+//
+//	go run ./cmd/local [-port 3000] [-fixtures path/to/fixture.json]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/pufinid/pufinid-api/functions/users/usersapi"
+	"github.com/pufinid/pufinid-api/shared/config"
+	"github.com/pufinid/pufinid-api/shared/embeddeddb"
+	"github.com/pufinid/pufinid-api/shared/fixtures"
+	"github.com/pufinid/pufinid-api/shared/mailer"
+	"github.com/pufinid/pufinid-api/shared/pufinid"
+	"github.com/pufinid/pufinid-api/shared/samtemplate"
+	"github.com/pufinid/pufinid-api/shared/store"
+)
+
+// defaultTable names the table when TABLE_NAME is unset.
+const defaultTable = "pufinid-local"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args, os.Getenv, os.Stdout, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "local:", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx ends. listening, if not nil, is told the server's
+// base URL once it accepts connections (tests start it on -port 0).
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, listening func(url string)) error {
+	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	port := fs.Int("port", 3000, "port to listen on, on 127.0.0.1 (0: any free port)")
+	fixturePath := fs.String("fixtures", "", "reference data fixture file (default: the demo fixture, shared/fixtures/demo.json)")
+	templatePath := fs.String("template", "", "SAM template whose routes to serve (default: template.yaml at the module root)")
+	if err := fs.Parse(args[1:]); errors.Is(err, flag.ErrHelp) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+
+	log := config.Logger(getenv, stdout)
+
+	if *templatePath == "" {
+		p, err := samtemplate.Find(".")
+		if err != nil {
+			return err
+		}
+		*templatePath = p
+	}
+	tmpl, err := samtemplate.Load(*templatePath)
+	if err != nil {
+		return err
+	}
+	ref, err := readFixture(*fixturePath)
+	if err != nil {
+		return err
+	}
+	tokens, err := config.Tokens(getenv, log)
+	if err != nil {
+		return err
+	}
+
+	st, closeDB, err := openStore(ctx, getenv, log)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	if err := st.CreateTable(ctx); err != nil {
+		return fmt.Errorf("create table %s: %w", st.Table(), err)
+	}
+	if getenv(config.EnvDynamoDBEndpoint) != "" {
+		// Another DynamoDB (LocalStack) creates tables asynchronously; the
+		// embedded store's are usable at once.
+		if err := st.WaitForTable(ctx, time.Minute); err != nil {
+			return fmt.Errorf("wait for table %s: %w", st.Table(), err)
+		}
+	}
+	if err := fixtures.Load(ctx, st, ref); err != nil {
+		return fmt.Errorf("load fixture: %w", err)
+	}
+
+	links, err := usersapi.LinksFromEnv(withLocalLinks(getenv))
+	if err != nil {
+		return err
+	}
+	outbox := mailer.NewOutbox(log)
+	gw, unwired := newGateway(tmpl, deps{Store: st, Tokens: tokens, Mailer: outbox, Links: links, Log: log, Now: time.Now})
+	if len(unwired) > 0 {
+		log.Warn("functions of template.yaml not wired into cmd/local yet: their routes answer 404", "functions", unwired)
+	}
+
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(*port)))
+	if err != nil {
+		return err
+	}
+	url := "http://" + ln.Addr().String()
+	srv := &http.Server{
+		Handler:           newMux(gw, outbox),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("serving the PufinID API", "url", url, "table", st.Table(),
+		"functions", gw.functions(), "openapi", url+"/openapi.yaml", "emails", url+"/_aws/ses")
+	if listening != nil {
+		listening(url)
+	}
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return err
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// The links of the emails kept in the outbox when CONFIRM_EMAIL_URL and
+// RESET_PASSWORD_URL are unset. No app serves them locally: a developer
+// takes the token from the link (logged, and listed at GET /_aws/ses) and
+// posts it to the API.
+const (
+	localConfirmEmailURL  = "http://app.localhost/confirm-email?email={email}&token={token}"
+	localResetPasswordURL = "http://app.localhost/reset-password?email={email}&token={token}"
+)
+
+// withLocalLinks gives the email link templates local defaults.
+func withLocalLinks(getenv func(string) string) func(string) string {
+	return func(name string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		switch name {
+		case usersapi.EnvConfirmEmailURL:
+			return localConfirmEmailURL
+		case usersapi.EnvResetPasswordURL:
+			return localResetPasswordURL
+		}
+		return ""
+	}
+}
+
+// readFixture reads the fixture at path, or the demo fixture if path is "".
+func readFixture(path string) (pufinid.Reference, error) {
+	if path == "" {
+		return fixtures.Demo()
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return pufinid.Reference{}, err
+	}
+	defer f.Close()
+	ref, err := fixtures.Parse(f)
+	if err != nil {
+		return pufinid.Reference{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return ref, nil
+}
+
+// openStore opens the table at DYNAMODB_ENDPOINT (LocalStack, say) or,
+// with none set, in an embedded store that lives as long as the process.
+func openStore(ctx context.Context, getenv func(string) string, log *slog.Logger) (*store.Store, func(), error) {
+	table := getenv(config.EnvTable)
+	if table == "" {
+		table = defaultTable
+	}
+	if endpoint := getenv(config.EnvDynamoDBEndpoint); endpoint != "" {
+		st, err := store.Open(ctx, store.Options{Table: table, Endpoint: endpoint})
+		log.Info("using DynamoDB at DYNAMODB_ENDPOINT", "endpoint", endpoint, "table", table)
+		return st, func() {}, err
+	}
+	db, err := embeddeddb.Start("127.0.0.1:0")
+	if err != nil {
+		return nil, nil, fmt.Errorf("start embedded DynamoDB: %w", err)
+	}
+	st, err := store.Open(ctx, store.Options{Table: table, Endpoint: db.URL})
+	if err != nil {
+		_ = db.Close()
+		return nil, nil, err
+	}
+	log.Info("using an embedded DynamoDB; its data lasts until the server stops", "endpoint", db.URL, "table", table)
+	return st, func() { _ = db.Close() }, nil
+}

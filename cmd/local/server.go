@@ -1,0 +1,123 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/pufinid/pufinid-api/docs"
+	"github.com/pufinid/pufinid-api/shared/gateway"
+	"github.com/pufinid/pufinid-api/shared/samtemplate"
+)
+
+// maxPayload is API Gateway HTTP API's request payload limit.
+const maxPayload = 10 << 20
+
+// apiGateway does what API Gateway does in AWS: it picks the template's
+// route for a request, sends the function that owns it the payload 2.0
+// event, and writes the function's response back.
+type apiGateway struct {
+	routes   *gateway.Table
+	fallback string // function of the $default route; "" for none
+	adapters map[string]*httpadapter.HandlerAdapterV2
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// newGateway builds every wired function's handler with d and routes the
+// template's routes to them. The routes of functions with no group in
+// groups are left out (and reported), so they answer 404.
+func newGateway(tmpl *samtemplate.Template, d deps) (*apiGateway, []string) {
+	gw := &apiGateway{adapters: map[string]*httpadapter.HandlerAdapterV2{}, log: d.Log, now: d.Now}
+	var routes []gateway.Route
+	var unwired []string
+	for _, f := range tmpl.Functions {
+		g, ok := groups[f.LogicalID]
+		if !ok {
+			unwired = append(unwired, f.LogicalID)
+			continue
+		}
+		gw.adapters[f.LogicalID] = httpadapter.NewV2(g.handler(d))
+		routes = append(routes, f.Routes...)
+		if f.DefaultRoute {
+			gw.fallback = f.LogicalID
+		}
+	}
+	gw.routes = gateway.NewTable(routes)
+	return gw, unwired
+}
+
+func (gw *apiGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	route, params, ok := gw.routes.Match(r.Method, r.URL.Path)
+	if !ok {
+		if gw.fallback == "" {
+			writeDetail(w, http.StatusNotFound, "Not found.")
+			return
+		}
+		route, params = gateway.Route{Function: gw.fallback}, nil
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxPayload)
+	ev, err := gateway.Event(r, route, params, newRequestID(), gw.now())
+	if err != nil {
+		if mbe := new(http.MaxBytesError); errors.As(err, &mbe) {
+			writeDetail(w, http.StatusRequestEntityTooLarge, "Request body is too large.")
+			return
+		}
+		writeDetail(w, http.StatusBadRequest, "Could not read the request body.")
+		return
+	}
+	if route.Path == "" {
+		// The $default route's key is "$default", not a method and path.
+		ev.RouteKey, ev.RequestContext.RouteKey = "$default", "$default"
+	}
+	resp, err := gw.adapters[route.Function].ProxyWithContext(r.Context(), ev)
+	if err != nil {
+		// What API Gateway answers when an integration fails.
+		gw.log.ErrorContext(r.Context(), "function failed", "function", route.Function,
+			"request_id", ev.RequestContext.RequestID, "err", err)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte(`{"message":"Internal Server Error"}`))
+		return
+	}
+	if err := gateway.WriteResponse(w, resp); err != nil {
+		gw.log.WarnContext(r.Context(), "write response", "request_id", ev.RequestContext.RequestID, "err", err)
+	}
+}
+
+// functions lists the wired functions, sorted.
+func (gw *apiGateway) functions() []string { return slices.Sorted(maps.Keys(gw.adapters)) }
+
+// newRequestID returns a random id, as API Gateway gives every request.
+func newRequestID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return hex.EncodeToString(b)
+}
+
+func writeDetail(w http.ResponseWriter, status int, detail string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"detail": detail})
+}
+
+// newMux serves the API and the local extras: the OpenAPI document and
+// the outbox of sent emails (LocalStack's /_aws/ses).
+func newMux(gw http.Handler, outbox http.Handler) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		_, _ = w.Write(docs.OpenAPI)
+	})
+	mux.Handle("/_aws/ses", outbox)
+	mux.Handle("/", gw)
+	return mux
+}

@@ -1,0 +1,329 @@
+package samtemplate_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/pufinid/pufinid-api/shared/gateway"
+	"github.com/pufinid/pufinid-api/shared/samtemplate"
+	"github.com/pufinid/pufinid-api/shared/store"
+)
+
+// mustLoad reads the project's real template.yaml.
+func mustLoad(t *testing.T) *samtemplate.Template {
+	t.Helper()
+	path, err := samtemplate.Find(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := samtemplate.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tmpl
+}
+
+func TestTemplateDeclaresOneGoFunctionPerGroup(t *testing.T) {
+	tmpl := mustLoad(t)
+	var ids []string
+	for _, f := range tmpl.Functions {
+		ids = append(ids, f.LogicalID)
+		t.Run(f.LogicalID, func(t *testing.T) {
+			if f.CodeURI != "." || f.Handler != "bootstrap" || f.Runtime != "provided.al2023" || f.BuildMethod != "makefile" {
+				t.Errorf("CodeUri %q Handler %q Runtime %q BuildMethod %q; want \".\", bootstrap, provided.al2023, makefile",
+					f.CodeURI, f.Handler, f.Runtime, f.BuildMethod)
+			}
+			if !slices.Equal(f.Architectures, []string{"arm64"}) {
+				t.Errorf("Architectures %v, want [arm64]", f.Architectures)
+			}
+		})
+	}
+	want := []string{"AppsProfileFunction", "FaqFunction", "PufDesignsFunction", "TermsFunction", "TokenFunction", "UsersFunction"}
+	if !slices.Equal(ids, want) {
+		t.Errorf("functions %v, want %v", ids, want)
+	}
+}
+
+func TestEnvironmentReferencesTheTableAndParameters(t *testing.T) {
+	// Which function reads which variable is checked in cmd/local against
+	// the Go constants; here, that the values name the right things.
+	want := map[string]string{
+		"TABLE_NAME":        "!Ref Table",
+		"DYNAMODB_ENDPOINT": "!Ref DynamoDBEndpoint",
+		"JWT_SIGNING_KEY":   "!Ref JwtSigningKey",
+		"SES_FROM_ADDRESS":  "!Ref SesFromAddress",
+	}
+	for _, f := range mustLoad(t).Functions {
+		t.Run(f.LogicalID, func(t *testing.T) {
+			for _, name := range []string{"TABLE_NAME", "DYNAMODB_ENDPOINT"} {
+				if _, ok := f.Env[name]; !ok {
+					t.Errorf("%s is not set (Globals.Function sets it for every function)", name)
+				}
+			}
+			for name, ref := range want {
+				if got, ok := f.Env[name]; ok && got != ref {
+					t.Errorf("%s = %q, want %q", name, got, ref)
+				}
+			}
+		})
+	}
+}
+
+// access sums up what a function's policies allow on the table and in SES.
+type access struct {
+	tableTemplates []string // SAM DynamoDB policy templates on the table
+	tableActions   []string // dynamodb:* actions granted by statements on the table
+	sesActions     []string
+}
+
+func policyAccess(t *testing.T, f samtemplate.Function) access {
+	t.Helper()
+	var a access
+	for _, p := range f.Policies {
+		if p.Template != "" {
+			if p.Params["TableName"] != "!Ref Table" {
+				t.Errorf("%s: policy %s is not on the table: %v", f.LogicalID, p.Template, p.Params)
+			}
+			a.tableTemplates = append(a.tableTemplates, p.Template)
+			continue
+		}
+		for _, st := range p.Statements {
+			if st.Effect != "Allow" {
+				t.Errorf("%s: statement %q has Effect %q", f.LogicalID, st.Sid, st.Effect)
+			}
+			for _, act := range st.Actions {
+				switch {
+				case strings.HasPrefix(act, "dynamodb:"):
+					if !slices.Equal(st.Resources, []string{"!GetAtt Table.Arn"}) {
+						t.Errorf("%s: %s granted on %v, want only the table", f.LogicalID, act, st.Resources)
+					}
+					a.tableActions = append(a.tableActions, act)
+				case strings.HasPrefix(act, "ses:"):
+					a.sesActions = append(a.sesActions, act)
+				default:
+					t.Errorf("%s: unexpected action %s", f.LogicalID, act)
+				}
+			}
+		}
+	}
+	return a
+}
+
+func TestPoliciesAreLeastPrivilege(t *testing.T) {
+	readOnly := access{tableTemplates: []string{"DynamoDBReadPolicy"}}
+	crud := access{tableTemplates: []string{"DynamoDBCrudPolicy"}}
+	tests := map[string]access{
+		"FaqFunction":         readOnly,
+		"AppsProfileFunction": readOnly,
+		"PufDesignsFunction":  readOnly,
+		"TermsFunction": {
+			tableTemplates: []string{"DynamoDBReadPolicy"},
+			tableActions:   []string{"dynamodb:PutItem", "dynamodb:ConditionCheckItem"},
+		},
+		"TokenFunction": crud,
+		"UsersFunction": {tableTemplates: []string{"DynamoDBCrudPolicy"}, sesActions: []string{"ses:SendEmail", "ses:SendRawEmail"}},
+	}
+	tmpl := mustLoad(t)
+	for id, want := range tests {
+		t.Run(id, func(t *testing.T) {
+			f, ok := tmpl.Function(id)
+			if !ok {
+				t.Fatalf("%s is not in the template", id)
+			}
+			got := policyAccess(t, f)
+			if !slices.Equal(got.tableTemplates, want.tableTemplates) ||
+				!slices.Equal(got.tableActions, want.tableActions) ||
+				!slices.Equal(got.sesActions, want.sesActions) {
+				t.Errorf("policies allow %+v, want %+v", got, want)
+			}
+		})
+	}
+}
+
+func TestRoutesAreHttpApiRoutesUnderTheirGroupPrefix(t *testing.T) {
+	prefixes := map[string]string{
+		"TokenFunction":       "/v1/token",
+		"UsersFunction":       "/v1/users",
+		"TermsFunction":       "/v1/terms",
+		"FaqFunction":         "/v1/faq",
+		"PufDesignsFunction":  "/v1/puf-designs",
+		"AppsProfileFunction": "/v1/apps-profile",
+	}
+	tmpl := mustLoad(t)
+	seen := map[string]string{}
+	for _, f := range tmpl.Functions {
+		t.Run(f.LogicalID, func(t *testing.T) {
+			prefix, ok := prefixes[f.LogicalID]
+			if !ok {
+				t.Fatalf("no group prefix known for %s", f.LogicalID)
+			}
+			if !slices.Contains(f.Routes, gateway.Route{Function: f.LogicalID, Method: "ANY", Path: prefix + "/{proxy+}"}) {
+				t.Errorf("no catch-all ANY %s/{proxy+}: wrong methods and unknown sub-paths would get API Gateway's 404", prefix)
+			}
+			for _, r := range f.Routes {
+				if r.Path != prefix && !strings.HasPrefix(r.Path, prefix+"/") {
+					t.Errorf("%s is outside the group's prefix %s", r.Key(), prefix)
+				}
+				if strings.HasSuffix(r.Path, "/") {
+					t.Errorf("%s ends in a slash, which API Gateway refuses", r.Key())
+				}
+				if owner, dup := seen[r.Key()]; dup {
+					t.Errorf("%s is declared by %s and %s", r.Key(), owner, f.LogicalID)
+				}
+				seen[r.Key()] = f.LogicalID
+			}
+		})
+	}
+	if got := tmpl.DefaultFunction(); got != "FaqFunction" {
+		t.Errorf("$default route goes to %q, want FaqFunction (read-only, answers the contract's 404)", got)
+	}
+}
+
+func TestTableIsStoreTableDefinition(t *testing.T) {
+	tmpl := mustLoad(t)
+	if len(tmpl.Tables) != 1 {
+		t.Fatalf("%d tables, want the single table", len(tmpl.Tables))
+	}
+	got := tmpl.Tables[0]
+	def := store.TableDefinition("any")
+	if got.BillingMode != string(def.BillingMode) {
+		t.Errorf("BillingMode %q, store uses %q", got.BillingMode, def.BillingMode)
+	}
+	wantAttrs := map[string]string{}
+	for _, a := range def.AttributeDefinitions {
+		wantAttrs[aws.ToString(a.AttributeName)] = string(a.AttributeType)
+	}
+	if len(got.Attributes) != len(wantAttrs) {
+		t.Errorf("attributes %v, store defines %v", got.Attributes, wantAttrs)
+	}
+	for name, typ := range wantAttrs {
+		if got.Attributes[name] != typ {
+			t.Errorf("attribute %s is %q, store defines %q", name, got.Attributes[name], typ)
+		}
+	}
+	var wantKeys []samtemplate.KeyElement
+	for _, k := range def.KeySchema {
+		wantKeys = append(wantKeys, samtemplate.KeyElement{Attribute: aws.ToString(k.AttributeName), KeyType: string(k.KeyType)})
+	}
+	if !slices.Equal(got.KeySchema, wantKeys) {
+		t.Errorf("key schema %v, store uses %v", got.KeySchema, wantKeys)
+	}
+	if want := len(def.GlobalSecondaryIndexes) + len(def.LocalSecondaryIndexes); got.Indexes != want {
+		t.Errorf("%d secondary indexes, store defines %d", got.Indexes, want)
+	}
+	if !got.PITR {
+		t.Error("point-in-time recovery is off")
+	}
+	if got.TTLAttribute != store.AttrTTL {
+		t.Errorf("TTL attribute %q, store expires items by %q", got.TTLAttribute, store.AttrTTL)
+	}
+}
+
+func TestParse(t *testing.T) {
+	const head = "Transform: AWS::Serverless-2016-10-31\nResources:\n"
+	tests := []struct {
+		name    string
+		yaml    string
+		wantErr string
+		check   func(t *testing.T, tmpl *samtemplate.Template)
+	}{
+		{
+			name: "function settings override globals and environments merge",
+			yaml: "Globals:\n  Function:\n    Runtime: provided.al2023\n    Handler: bootstrap\n" +
+				"    Environment: {Variables: {A: one, B: two}}\n" + head +
+				"  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Handler: other\n" +
+				"      Environment: {Variables: {B: three, C: !Ref Param}}\n",
+			check: func(t *testing.T, tmpl *samtemplate.Template) {
+				f := tmpl.Functions[0]
+				if f.Handler != "other" || f.Runtime != "provided.al2023" {
+					t.Errorf("Handler %q Runtime %q", f.Handler, f.Runtime)
+				}
+				if f.Env["A"] != "one" || f.Env["B"] != "three" || f.Env["C"] != "!Ref Param" {
+					t.Errorf("Env %v", f.Env)
+				}
+			},
+		},
+		{
+			name: "mixed policy list keeps templates and documents in order",
+			yaml: head + "  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Policies:\n" +
+				"        - Statement: [{Effect: Allow, Action: s3:GetObject, Resource: '*'}]\n" +
+				"        - DynamoDBReadPolicy: {TableName: !Ref Table}\n" +
+				"        - AWSLambdaBasicExecutionRole\n",
+			check: func(t *testing.T, tmpl *samtemplate.Template) {
+				ps := tmpl.Functions[0].Policies
+				if len(ps) != 3 || ps[0].Template != "" || ps[1].Template != "DynamoDBReadPolicy" || ps[2].Template != "AWSLambdaBasicExecutionRole" {
+					t.Fatalf("policies %+v", ps)
+				}
+				if st := ps[0].Statements; len(st) != 1 || !slices.Equal(st[0].Actions, []string{"s3:GetObject"}) || !slices.Equal(st[0].Resources, []string{"*"}) {
+					t.Errorf("statement %+v", st)
+				}
+			},
+		},
+		{
+			name: "HttpApi event without path and method is the default route",
+			yaml: head + "  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Events:\n" +
+				"        R: {Type: HttpApi, Properties: {Method: get, Path: /v1/x}}\n" +
+				"        D: {Type: HttpApi, Properties: {}}\n" +
+				"        S: {Type: Schedule, Properties: {Schedule: rate(1 hour)}}\n",
+			check: func(t *testing.T, tmpl *samtemplate.Template) {
+				f := tmpl.Functions[0]
+				if !slices.Equal(f.Routes, []gateway.Route{{Function: "Fn", Method: "GET", Path: "/v1/x"}}) || !f.DefaultRoute {
+					t.Errorf("routes %v default %v", f.Routes, f.DefaultRoute)
+				}
+			},
+		},
+		{
+			name:    "route with a path but no method is refused",
+			yaml:    head + "  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Events:\n        R: {Type: HttpApi, Properties: {Path: /v1/x}}\n",
+			wantErr: "needs both Path and Method",
+		},
+		{
+			name:    "policy entry of no known kind is refused",
+			yaml:    head + "  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Policies:\n        - NoSuchPolicy: {}\n",
+			wantErr: "neither a known SAM policy template nor a policy document",
+		},
+		{
+			name:    "invalid YAML is refused",
+			yaml:    "Resources: [unclosed",
+			wantErr: "invalid YAML",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tmpl, err := samtemplate.Parse([]byte(tc.yaml))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, tmpl)
+		})
+	}
+}
+
+func TestFindWalksUpToTheModuleRoot(t *testing.T) {
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "go.mod"), []byte("module x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deep := filepath.Join(root, "a", "b")
+	if err := os.MkdirAll(deep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	got, err := samtemplate.Find(deep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(root, "template.yaml"); got != want {
+		t.Errorf("Find = %q, want %q", got, want)
+	}
+}
