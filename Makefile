@@ -18,6 +18,13 @@ test: node_modules
 	$(GO) test -shuffle=on ./...
 	$(MAKE) --no-print-directory fuzz
 
+# Every Go benchmark, end to end through the Lambda adapter and the embedded
+# DynamoDB; ddb-req/op is DynamoDB requests per call.
+BENCHTIME ?= 1s
+.PHONY: bench
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
 # Each fuzz target of every package, for FUZZTIME (go test -fuzz takes one
 # target at a time). Minimizing is capped because some targets hash passwords.
 .PHONY: fuzz
