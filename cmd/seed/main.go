@@ -21,9 +21,12 @@ import (
 	"syscall"
 	"time"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
 	"github.com/pufinid/pufinid-api/shared/config"
 	"github.com/pufinid/pufinid-api/shared/fixtures"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
+	"github.com/pufinid/pufinid-api/shared/store"
 )
 
 // tableWait bounds how long a created table may take to become ACTIVE.
@@ -60,7 +63,7 @@ func run(ctx context.Context, args []string, getenv config.Getenv, stdout io.Wri
 	if err != nil {
 		return err
 	}
-	st, err := config.Store(ctx, getenv)
+	st, err := openStore(ctx, getenv)
 	if err != nil {
 		return err
 	}
@@ -100,4 +103,20 @@ func readFixture(path string) (pufinid.Reference, string, error) {
 		return pufinid.Reference{}, path, fmt.Errorf("%s: %w", path, err)
 	}
 	return ref, path, nil
+}
+
+// openStore opens the table as config.Store does, except that against AWS
+// (no DYNAMODB_ENDPOINT) it takes region and credentials from the SDK's
+// default chain (profiles, SSO, environment), as a tool on a developer's
+// machine should; the functions read only the Lambda environment.
+func openStore(ctx context.Context, getenv config.Getenv) (*store.Store, error) {
+	table := getenv(config.EnvTable)
+	if getenv(config.EnvDynamoDBEndpoint) != "" || table == "" {
+		return config.Store(ctx, getenv) // which also says what is missing
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, store.Options{Table: table, Region: cfg.Region, Credentials: cfg.Credentials})
 }

@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -13,10 +14,20 @@ import (
 )
 
 func main() {
-	log := config.Logger(os.Getenv, os.Stdout)
-	st, err := config.Store(context.Background(), os.Getenv)
+	h, err := setup(context.Background(), os.Getenv)
 	if err != nil {
-		config.Fatal(log, err)
+		config.Fatal(config.Logger(os.Getenv, os.Stdout), err)
 	}
-	lambda.Start(httpadapter.NewV2(faqapi.New(faqapi.Deps{Store: st, Log: log})).ProxyWithContext)
+	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
+}
+
+// setup reads the environment and wires the group's handler; main_test.go
+// checks the variables it reads against template.yaml.
+func setup(ctx context.Context, getenv config.Getenv) (http.Handler, error) {
+	log := config.Logger(getenv, os.Stdout)
+	st, err := config.Store(ctx, getenv)
+	if err != nil {
+		return nil, err
+	}
+	return faqapi.New(faqapi.Deps{Store: st, Log: log}), nil
 }

@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"time"
 
@@ -14,15 +15,24 @@ import (
 )
 
 func main() {
-	log := config.Logger(os.Getenv, os.Stdout)
-	st, err := config.Store(context.Background(), os.Getenv)
+	h, err := setup(context.Background(), os.Getenv)
 	if err != nil {
-		config.Fatal(log, err)
+		config.Fatal(config.Logger(os.Getenv, os.Stdout), err)
 	}
-	tokens, err := config.Tokens(os.Getenv, log)
-	if err != nil {
-		config.Fatal(log, err)
-	}
-	h := termsapi.New(termsapi.Deps{Store: st, Tokens: tokens, Now: time.Now, Log: log})
 	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
+}
+
+// setup reads the environment and wires the group's handler; main_test.go
+// checks the variables it reads against template.yaml.
+func setup(ctx context.Context, getenv config.Getenv) (http.Handler, error) {
+	log := config.Logger(getenv, os.Stdout)
+	st, err := config.Store(ctx, getenv)
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := config.Tokens(getenv, log)
+	if err != nil {
+		return nil, err
+	}
+	return termsapi.New(termsapi.Deps{Store: st, Tokens: tokens, Now: time.Now, Log: log}), nil
 }

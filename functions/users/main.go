@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -14,24 +15,32 @@ import (
 )
 
 func main() {
-	ctx := context.Background()
-	log := config.Logger(os.Getenv, os.Stdout)
-	st, err := config.Store(ctx, os.Getenv)
+	h, err := setup(context.Background(), os.Getenv)
 	if err != nil {
-		config.Fatal(log, err)
+		config.Fatal(config.Logger(os.Getenv, os.Stdout), err)
 	}
-	tokens, err := config.Tokens(os.Getenv, log)
-	if err != nil {
-		config.Fatal(log, err)
-	}
-	ses, err := mailer.OpenSES(ctx, os.Getenv)
-	if err != nil {
-		config.Fatal(log, err)
-	}
-	links, err := usersapi.LinksFromEnv(os.Getenv)
-	if err != nil {
-		config.Fatal(log, err)
-	}
-	h := usersapi.New(usersapi.Deps{Store: st, Tokens: tokens, Mailer: ses, Links: links, Log: log})
 	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
+}
+
+// setup reads the environment and wires the group's handler; main_test.go
+// checks the variables it reads against template.yaml.
+func setup(ctx context.Context, getenv config.Getenv) (http.Handler, error) {
+	log := config.Logger(getenv, os.Stdout)
+	st, err := config.Store(ctx, getenv)
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := config.Tokens(getenv, log)
+	if err != nil {
+		return nil, err
+	}
+	ses, err := mailer.OpenSES(ctx, getenv)
+	if err != nil {
+		return nil, err
+	}
+	links, err := usersapi.LinksFromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return usersapi.New(usersapi.Deps{Store: st, Tokens: tokens, Mailer: ses, Links: links, Log: log}), nil
 }

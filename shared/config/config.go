@@ -56,7 +56,7 @@ func Store(ctx context.Context, getenv Getenv) (*store.Store, error) {
 	if table == "" {
 		return nil, fmt.Errorf("config: %s is not set", EnvTable)
 	}
-	return store.Open(ctx, store.Options{Table: table, Endpoint: getenv(EnvDynamoDBEndpoint)})
+	return store.Open(ctx, store.Options{Table: table, Endpoint: getenv(EnvDynamoDBEndpoint), Getenv: getenv})
 }
 
 // Tokens returns the token issuer for JWT_SIGNING_KEY. Outside Lambda a

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	miniserver "github.com/truora/minidyn/server"
@@ -33,13 +34,33 @@ func Start(addr string) (*DB, error) {
 		return nil, err
 	}
 	srv := miniserver.NewServer()
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second}
+	hs := &http.Server{Handler: serializeTableChanges(srv), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			panic("embeddeddb: " + err.Error())
 		}
 	}()
 	return &DB{URL: "http://" + ln.Addr().String(), Server: srv, http: hs}, nil
+}
+
+// serializeTableChanges runs each CreateTable, UpdateTable and DeleteTable
+// alone. minidyn v0.8.2 changes its table map in these without taking its
+// lock, so one of them concurrent with any other request crashes the
+// process ("concurrent map read and map write"); parallel tests and the
+// event replay create tables while others use theirs.
+func serializeTableChanges(next http.Handler) http.Handler {
+	var mu sync.RWMutex
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Header.Get("X-Amz-Target") {
+		case "DynamoDB_20120810.CreateTable", "DynamoDB_20120810.UpdateTable", "DynamoDB_20120810.DeleteTable":
+			mu.Lock()
+			defer mu.Unlock()
+		default:
+			mu.RLock()
+			defer mu.RUnlock()
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Fail makes every DynamoDB call fail with an InternalServerError until

@@ -10,12 +10,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 
 	"github.com/pufinid/pufinid-api/shared/apierror"
+	"github.com/pufinid/pufinid-api/shared/awsenv"
 	"github.com/pufinid/pufinid-api/shared/web"
 )
 
@@ -30,9 +29,6 @@ const (
 	// EnvEndpoint overrides SES's endpoint with a local emulator
 	// (LocalStack, aws-ses-v2-local). Optional; never set in a deployment.
 	EnvEndpoint = "SES_ENDPOINT"
-	// envRegion is set by the Lambda runtime; read through getenv so a
-	// test's environment decides the region too.
-	envRegion = "AWS_REGION"
 )
 
 // charset is declared on every part: names and links may be non-ASCII.
@@ -78,21 +74,9 @@ func OpenSES(ctx context.Context, getenv func(string) string) (*SES, error) {
 		return nil, fmt.Errorf("config: %s %q is not an email address: %w", EnvFromAddress, from, err)
 	}
 	endpoint := getenv(EnvEndpoint)
-	var opts []func(*awsconfig.LoadOptions) error
-	region := getenv(envRegion)
-	if endpoint != "" {
-		opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
-		if region == "" {
-			region = "us-east-1"
-		}
-	}
-	if region != "" {
-		opts = append(opts, awsconfig.WithRegion(region))
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("config: SES client: %w", err)
-	}
+	// The Lambda environment's region and credentials (shared/awsenv: the
+	// SDK's config package would cost the function's cold start).
+	cfg := awsenv.Config(getenv, awsenv.Options{Endpoint: endpoint})
 	client := sesv2.NewFromConfig(cfg, func(o *sesv2.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)

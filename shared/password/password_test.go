@@ -1,10 +1,14 @@
 package password
 
 import (
+	"flag"
 	"fmt"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/trustelem/zxcvbn/frequency"
 	"golang.org/x/crypto/argon2"
 )
 
@@ -159,9 +163,21 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+var updateCommon = flag.Bool("update-common", false, "rewrite common-passwords.txt from zxcvbn's list")
+
 func TestCommonListIsTheShippedOne(t *testing.T) {
+	want := frequency.FrequencyLists["passwords"]
+	if *updateCommon {
+		if err := os.WriteFile("common-passwords.txt", []byte(strings.Join(want, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
 	if n := len(commonPasswords()); n < 20000 {
 		t.Fatalf("common password list has %d entries; want the library's full list", n)
+	}
+	if got := strings.Split(strings.TrimSuffix(commonList, "\n"), "\n"); !slices.Equal(got, want) {
+		t.Fatalf("common-passwords.txt (%d entries) is not zxcvbn's list (%d): go test ./shared/password -run CommonList -args -update-common", len(got), len(want))
 	}
 }
 

@@ -1,14 +1,13 @@
 package password
 
 import (
+	_ "embed"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/trustelem/zxcvbn/frequency"
 )
 
 // Django's validator messages, word for word, in the order Django's default
@@ -68,12 +67,20 @@ func isNumeric(pw string) bool {
 	return true
 }
 
-// commonPasswords is zxcvbn's list of the 30,000 most frequent leaked
-// passwords, the same kind of list Django ships (and a superset of its size).
-// Built on first use so a cold start that never validates a password does
-// not pay for it.
+// commonList is zxcvbn's list of the 30,000 most frequent leaked passwords,
+// the same kind of list Django ships (and a superset of its size), one per
+// line. It is embedded as text rather than imported from zxcvbn, whose
+// package builds all its word lists (1.5 MB) at init, in every function
+// linking this package: a cold start of the token function, which never
+// validates a password, paid for it. A test checks it is zxcvbn's list.
+//
+//go:embed common-passwords.txt
+var commonList string
+
+// commonPasswords is commonList as a set, built on first use so a cold
+// start that never validates a password does not pay for it.
 var commonPasswords = sync.OnceValue(func() map[string]struct{} {
-	list := frequency.FrequencyLists["passwords"]
+	list := strings.Split(strings.TrimSuffix(commonList, "\n"), "\n")
 	set := make(map[string]struct{}, len(list))
 	for _, p := range list {
 		set[p] = struct{}{}

@@ -4,17 +4,18 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os"
 	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/pufinid/pufinid-api/shared/apierror"
+	"github.com/pufinid/pufinid-api/shared/awsenv"
 )
 
 // Store is the single-table model. It is safe for concurrent use.
@@ -32,38 +33,40 @@ type Options struct {
 	// Static credentials for a local endpoint; with Endpoint set and none
 	// given, dummy ones are used since local stores do not check them.
 	AccessKey, SecretKey string
-	MaxAttempts          int              // SDK attempts per call; 0 keeps the SDK default (3)
-	Counter              *atomic.Int64    // if set, counts every DynamoDB request sent
-	HTTPClient           *http.Client     // optional
-	Now                  func() time.Time // clock; time.Now if nil
+	// Credentials replace the environment's (AWS_ACCESS_KEY_ID...) when
+	// there is no Endpoint: tools pass the SDK's default chain here.
+	Credentials aws.CredentialsProvider
+	MaxAttempts int              // SDK attempts per call; 0 keeps the SDK default (3)
+	Counter     *atomic.Int64    // if set, counts every DynamoDB request sent
+	HTTPClient  *http.Client     // optional
+	Now         func() time.Time // clock; time.Now if nil
+	// Getenv is where AWS_REGION and Lambda's credentials are read from;
+	// os.Getenv if nil.
+	Getenv func(string) string
 }
 
 // Open builds the DynamoDB client. It makes no network call: credentials and
 // the endpoint are resolved on the first request, so Lambda init stays cheap.
+// The configuration comes from shared/awsenv (the Lambda environment), not
+// from the SDK's config package, whose credential chain would cost every
+// function's cold start; a tool using AWS from a developer's machine passes
+// the default chain's credentials in Options.Credentials.
 func Open(ctx context.Context, o Options) (*Store, error) {
-	var opts []func(*config.LoadOptions) error
-	if o.Region != "" {
-		opts = append(opts, config.WithRegion(o.Region))
+	getenv := o.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
 	}
-	if o.Endpoint != "" {
-		ak, sk := o.AccessKey, o.SecretKey
-		if ak == "" {
-			ak, sk = "local", "local"
-		}
-		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(ak, sk, "")))
-		if o.Region == "" {
-			opts = append(opts, config.WithRegion("us-east-1"))
-		}
-	}
-	if o.MaxAttempts > 0 {
-		opts = append(opts, config.WithRetryMaxAttempts(o.MaxAttempts))
-	}
+	cfg := awsenv.Config(getenv, awsenv.Options{
+		Endpoint:    o.Endpoint,
+		Region:      o.Region,
+		Credentials: o.Credentials,
+		MaxAttempts: o.MaxAttempts,
+	})
 	if o.HTTPClient != nil {
-		opts = append(opts, config.WithHTTPClient(o.HTTPClient))
+		cfg.HTTPClient = o.HTTPClient
 	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return nil, err
+	if o.AccessKey != "" {
+		cfg.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(o.AccessKey, o.SecretKey, ""))
 	}
 	client := dynamodb.NewFromConfig(cfg, func(do *dynamodb.Options) {
 		if o.Endpoint != "" {

@@ -1,0 +1,324 @@
+// Command benchlambda measures every function of template.yaml as Lambda
+// runs it, against a hello-world aws-lambda-go function (./hello) built
+// with the same flags: each bootstrap runs under AWS's Lambda Runtime
+// Interface Emulator with DynamoDB pointed at the embedded store, and
+// answers a representative event of its group (a DynamoDB read; the
+// events of events/ prepared as the replay prepares them).
+//
+// For each it reports the size of the deployed binary (linux/arm64), the
+// cold start (median of -cold starts: from the first invocation, which
+// makes the emulator exec the bootstrap, to its complete answer; the
+// emulator's own start is not counted), warm latency percentiles (-warm
+// invocations of a running bootstrap) and the bootstrap's peak RSS
+// (VmHWM). Functions are measured interleaved, round by round, so a noisy
+// machine slows them all alike and the ratios hold.
+//
+// It exits non-zero when a function is over budget: cold start above 2×
+// the hello-world's, binary above 15 MB, peak RSS of 64 MB or more.
+//
+//	go run ./cmd/benchlambda [-cold 15] [-warm 200]    (make bench-lambda)
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/pufinid/pufinid-api/shared/lambdarun"
+	"github.com/pufinid/pufinid-api/shared/replay"
+)
+
+// benchEvents is each function's event: a read of the table, the kind of
+// request a cold start usually meets.
+var benchEvents = map[string]string{
+	"AppsProfileFunction": "events/appsprofile/get.json",
+	"FaqFunction":         "events/faq/list.json",
+	"PufDesignsFunction":  "events/pufdesigns/list.json",
+	"TermsFunction":       "events/terms/list-not-accepted.json",
+	"TokenFunction":       "events/token/verify-refresh.json",
+	"UsersFunction":       "events/users/get-me.json",
+}
+
+// The budget.
+const (
+	maxColdRatio = 2.0
+	maxSize      = 15 << 20
+	maxRSS       = 64 << 20
+	hello        = "hello-world"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchlambda:", err)
+		os.Exit(1)
+	}
+}
+
+// subject is one bootstrap under test.
+type subject struct {
+	name      string
+	bootstrap string // host architecture, run here
+	size      int64  // of the linux/arm64 build
+	event     []byte
+	env       map[string]string
+	cold      []time.Duration
+	warm      []time.Duration
+	rss       int64
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("benchlambda", flag.ContinueOnError)
+	rie := fs.String("rie", "", "the Runtime Interface Emulator `binary` (default: built by make rie-path)")
+	colds := fs.Int("cold", 15, "cold starts per function (the median is reported)")
+	warms := fs.Int("warm", 200, "warm invocations per function")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *colds < 10 {
+		return fmt.Errorf("-cold %d: at least 10 starts make a median worth reading", *colds)
+	}
+	root, err := lambdarun.ModuleRoot(".")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "building the bootstraps and starting the embedded DynamoDB...")
+	r, err := replay.NewReplayer(ctx, replay.Options{Root: root, RIE: *rie, Targets: []string{replay.Emulator}})
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	subjects, cleanup, err := prepare(ctx, root, r)
+	defer cleanup()
+	if err != nil {
+		return err
+	}
+
+	fmt.Fprintf(stdout, "cold starts: %d rounds of %d bootstraps...\n", *colds, len(subjects))
+	// A first round, not counted, loads each binary into the page cache.
+	for round := -1; round < *colds; round++ {
+		// Rotate who goes first, so no function always follows the same one.
+		for i := range subjects {
+			s := subjects[(i+max(round, 0))%len(subjects)]
+			d, err := coldStart(ctx, r.RIE(), s)
+			if err != nil {
+				return fmt.Errorf("%s: %w", s.name, err)
+			}
+			if round >= 0 {
+				s.cold = append(s.cold, d)
+			}
+		}
+	}
+
+	fmt.Fprintf(stdout, "warm: %d invocations of each, interleaved...\n", *warms)
+	if err := warm(ctx, r.RIE(), subjects, *warms); err != nil {
+		return err
+	}
+	return report(stdout, subjects)
+}
+
+// prepare builds hello-world and each function's event and environment.
+func prepare(ctx context.Context, root string, r *replay.Replayer) ([]*subject, func(), error) {
+	dir, err := os.MkdirTemp("", "benchlambda-")
+	if err != nil {
+		return nil, func() {}, err
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	helloBin, err := lambdarun.BuildPackage(ctx, root, "./cmd/benchlambda/hello", filepath.Join(dir, "hello"))
+	if err != nil {
+		return nil, cleanup, err
+	}
+	helloArm, err := lambdarun.BuildPackageFor(ctx, root, "./cmd/benchlambda/hello", filepath.Join(dir, "hello-arm64"), "arm64")
+	if err != nil {
+		return nil, cleanup, err
+	}
+	faq, err := os.ReadFile(filepath.Join(root, benchEvents["FaqFunction"]))
+	if err != nil {
+		return nil, cleanup, err
+	}
+	h := &subject{name: hello, bootstrap: helloBin, event: faq, env: map[string]string{"AWS_LAMBDA_FUNCTION_NAME": hello}}
+	if h.size, err = fileSize(helloArm); err != nil {
+		return nil, cleanup, err
+	}
+	subjects := []*subject{h}
+	evs, err := r.Events()
+	if err != nil {
+		return nil, cleanup, err
+	}
+	for _, f := range r.Template().Functions {
+		path, ok := benchEvents[f.LogicalID]
+		if !ok {
+			return nil, cleanup, fmt.Errorf("%s has no benchmark event: add one to benchEvents", f.LogicalID)
+		}
+		i := slices.IndexFunc(evs, func(e replay.Event) bool { return e.Path == path })
+		if i < 0 {
+			return nil, cleanup, fmt.Errorf("%s: no event %s", f.LogicalID, path)
+		}
+		bin, ok := r.Bootstrap(f.LogicalID)
+		if !ok {
+			return nil, cleanup, fmt.Errorf("%s: its bootstrap did not build", f.LogicalID)
+		}
+		s := &subject{name: f.LogicalID, bootstrap: bin}
+		if s.event, s.env, err = r.Prepare(ctx, evs[i]); err != nil {
+			return nil, cleanup, err
+		}
+		arm, err := lambdarun.BuildFor(ctx, root, f.LogicalID, filepath.Join(dir, f.LogicalID+"-arm64"), "arm64")
+		if err != nil {
+			return nil, cleanup, err
+		}
+		if s.size, err = fileSize(arm); err != nil {
+			return nil, cleanup, err
+		}
+		subjects = append(subjects, s)
+	}
+	return subjects, cleanup, nil
+}
+
+// coldStart starts a fresh emulator and times its first invocation: the
+// emulator execs the bootstrap, which initializes, fetches the event and
+// answers.
+func coldStart(ctx context.Context, rie string, s *subject) (time.Duration, error) {
+	p, err := lambdarun.Start(ctx, lambdarun.Config{RIE: rie, Bootstrap: s.bootstrap, Env: s.env})
+	if err != nil {
+		return 0, err
+	}
+	defer p.Close()
+	start := time.Now()
+	out, err := p.Invoke(ctx, s.event)
+	d := time.Since(start)
+	if err != nil {
+		return 0, err
+	}
+	return d, answered(out)
+}
+
+// warm runs every subject's bootstrap at once and invokes them in turn.
+func warm(ctx context.Context, rie string, subjects []*subject, n int) error {
+	procs := make([]*lambdarun.Process, len(subjects))
+	defer func() {
+		for _, p := range procs {
+			if p != nil {
+				p.Close()
+			}
+		}
+	}()
+	for i, s := range subjects {
+		p, err := lambdarun.Start(ctx, lambdarun.Config{RIE: rie, Bootstrap: s.bootstrap, Env: s.env})
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		procs[i] = p
+		if _, err := p.Invoke(ctx, s.event); err != nil { // the cold one, not counted
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	for range n {
+		for i, s := range subjects {
+			start := time.Now()
+			out, err := procs[i].Invoke(ctx, s.event)
+			d := time.Since(start)
+			if err == nil {
+				err = answered(out)
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", s.name, err)
+			}
+			s.warm = append(s.warm, d)
+		}
+	}
+	for i, s := range subjects {
+		rss, err := procs[i].PeakRSS()
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		s.rss = rss
+	}
+	return nil
+}
+
+// answered checks that a response is the event's success, not an error
+// that would make the timing meaningless.
+func answered(out []byte) error {
+	var resp struct {
+		StatusCode int `json:"statusCode"`
+	}
+	if err := json.Unmarshal(out, &resp); err != nil || resp.StatusCode != 200 {
+		return fmt.Errorf("answered %s, want status 200", out)
+	}
+	return nil
+}
+
+func report(w io.Writer, subjects []*subject) error {
+	base := percentile(subjects[0].cold, 50)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "function\tsize (arm64)\tcold p50\tcold / hello\twarm p50\twarm p99\tpeak RSS\tbudget\t")
+	var over []string
+	for _, s := range subjects {
+		cold := percentile(s.cold, 50)
+		ratio := float64(cold) / float64(base)
+		verdict := "ok"
+		var why []string
+		if s.name != hello && ratio > maxColdRatio {
+			why = append(why, fmt.Sprintf("cold start %.2f× hello-world's (max %.0f×)", ratio, maxColdRatio))
+		}
+		if s.size > maxSize {
+			why = append(why, fmt.Sprintf("binary %s (max %s)", mb(s.size), mb(maxSize)))
+		}
+		if s.rss >= maxRSS {
+			why = append(why, fmt.Sprintf("peak RSS %s (max %s)", mb(s.rss), mb(maxRSS)))
+		}
+		if len(why) > 0 {
+			verdict = "OVER"
+			for _, y := range why {
+				over = append(over, s.name+": "+y)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f×\t%s\t%s\t%s\t%s\t\n", s.name, mb(s.size), ms(cold), ratio,
+			ms(percentile(s.warm, 50)), ms(percentile(s.warm, 99)), mb(s.rss), verdict)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "budget: cold start ≤ %.0f× hello-world's, binary ≤ %s, peak RSS < %s\n", maxColdRatio, mb(maxSize), mb(maxRSS))
+	if len(over) > 0 {
+		for _, o := range over {
+			fmt.Fprintln(w, "OVER BUDGET", o)
+		}
+		return fmt.Errorf("%d over budget", len(over))
+	}
+	return nil
+}
+
+// percentile is the nearest-rank p-th percentile.
+func percentile(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := (p*len(s)+99)/100 - 1
+	return s[max(i, 0)]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+
+func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/(1<<20)) }
+
+func fileSize(path string) (int64, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}

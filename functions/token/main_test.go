@@ -1,0 +1,11 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/pufinid/pufinid-api/shared/lambdaenv"
+)
+
+func TestMainReadsExactlyTheTemplateEnvironment(t *testing.T) {
+	lambdaenv.Check(t, "TokenFunction", setup)
+}

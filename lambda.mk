@@ -1,0 +1,90 @@
+# Lambda packaging, included by the Makefile.
+#
+#   make build                       every function's bootstrap, as `sam build` makes it,
+#                                    into .aws-sam/build/<LogicalId>/bootstrap (no SAM needed)
+#   make build-TermsFunction         one function; `sam build` calls this with ARTIFACTS_DIR set
+#   make replay [UPDATE=1]           replay events/ in-process and through the Lambda Runtime
+#                                    Interface Emulator; UPDATE=1 rewrites the expectations
+#   make bench-lambda                binary size, cold start, warm latency and peak RSS of
+#                                    every function against a hello-world aws-lambda-go function
+#   make invoke-FaqFunction EVENT=events/faq/list.json   `sam local invoke` (needs Docker)
+#   make localstack-up | localstack-seed | localstack-down   LocalStack (needs Docker and
+#                                    LOCALSTACK_AUTH_TOKEN)
+
+# The functions of template.yaml, by logical id. A function's code is
+# ./functions/<dir>, <dir> being the logical id without "Function", in lower
+# case (PufDesignsFunction: ./functions/pufdesigns); shared/lambdarun.Dir is
+# the same rule in Go, and its tests check this list and the rule against
+# template.yaml (`make lambda-functions` prints them).
+GO ?= go
+
+LAMBDA_FUNCTIONS := AppsProfileFunction FaqFunction PufDesignsFunction TermsFunction TokenFunction UsersFunction
+lambda_dir = ./functions/$(shell printf '%s' '$(1)' | tr '[:upper:]' '[:lower:]')
+
+# What Lambda runs: a static linux/arm64 binary named bootstrap for the
+# provided.al2023 runtime, without the RPC mode that only go1.x used.
+LAMBDA_GOARCH ?= arm64
+LAMBDA_BUILD_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
+lambda_build = CGO_ENABLED=0 GOOS=linux GOARCH=$(LAMBDA_GOARCH) $(GO) build $(LAMBDA_BUILD_FLAGS) -o $(1)/bootstrap $(2)
+
+# AWS's Lambda Runtime Interface Emulator, built from the Go module proxy
+# into bin/ (gitignored; never committed). The version is the one the
+# proxy serves as latest, pinned so every machine runs the same emulator.
+RIE_VERSION ?= v0.0.0-20261030222936-bef5c4ba774d
+RIE := bin/rie-$(RIE_VERSION)/aws-lambda-rie
+
+LOCALSTACK_COMPOSE := docker compose -f localstack/docker-compose.yml
+LOCALSTACK_ENDPOINT ?= http://127.0.0.1:4566
+LOCALSTACK_TABLE ?= pufinid
+LOCALSTACK_REGION ?= us-east-1
+
+.PHONY: build lambda-bootstrap replay bench-lambda rie rie-path lambda-functions localstack-up localstack-seed localstack-down
+
+build: $(addprefix build-,$(LAMBDA_FUNCTIONS))
+
+# `sam build` runs `make build-<LogicalId>` in a copy of CodeUri (the
+# module root) with ARTIFACTS_DIR set; without it the binary goes where
+# `sam build` would put it.
+build-%Function:
+	$(call lambda_build,$(or $(ARTIFACTS_DIR),.aws-sam/build/$*Function),$(call lambda_dir,$*))
+
+# Any package built like a function (the benchmark's hello-world function):
+# make lambda-bootstrap LAMBDA_PKG=./cmd/benchlambda/hello ARTIFACTS_DIR=dir
+lambda-bootstrap:
+	@test -n "$(LAMBDA_PKG)" -a -n "$(ARTIFACTS_DIR)" || { echo 'usage: make lambda-bootstrap LAMBDA_PKG=./path ARTIFACTS_DIR=dir'; exit 2; }
+	$(call lambda_build,$(ARTIFACTS_DIR),$(LAMBDA_PKG))
+
+lambda-functions:
+	@$(foreach f,$(LAMBDA_FUNCTIONS),echo '$(f) $(call lambda_dir,$(patsubst %Function,%,$(f)))';)
+
+$(RIE):
+	GOBIN=$(CURDIR)/$(dir $(RIE)) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+
+rie: $(RIE)
+
+# For the Go tests: builds the emulator if needed, then prints its path.
+rie-path: $(RIE)
+	@echo $(CURDIR)/$(RIE)
+
+replay: $(RIE)
+	$(GO) run ./cmd/replay -rie $(CURDIR)/$(RIE) $(if $(UPDATE),-update)
+
+bench-lambda: $(RIE)
+	$(GO) run ./cmd/benchlambda -rie $(CURDIR)/$(RIE)
+
+invoke-%:
+	@test -n "$(EVENT)" || { echo 'usage: make invoke-$* EVENT=events/<group>/<name>.json'; exit 2; }
+	sam build $* && sam local invoke $* --event $(EVENT) $(if $(ENV_VARS),--env-vars $(ENV_VARS))
+
+localstack-up:
+	@test -n "$$LOCALSTACK_AUTH_TOKEN" || { echo 'LOCALSTACK_AUTH_TOKEN is not set: LocalStack image needs it'; exit 2; }
+	$(LOCALSTACK_COMPOSE) up --detach --wait
+
+# The table exists already (created by localstack/init/ready.d); this loads
+# the demo fixture, or FIXTURES=path.json.
+localstack-seed:
+	DYNAMODB_ENDPOINT=$(LOCALSTACK_ENDPOINT) TABLE_NAME=$(LOCALSTACK_TABLE) AWS_REGION=$(LOCALSTACK_REGION) \
+		$(GO) run ./cmd/seed $(if $(FIXTURES),-fixtures $(FIXTURES))
+
+localstack-down:
+	$(LOCALSTACK_COMPOSE) down --volumes

@@ -1,0 +1,221 @@
+package lambdarun
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pufinid/pufinid-api/shared/samtemplate"
+)
+
+func mustRoot(t *testing.T) string {
+	t.Helper()
+	root, err := ModuleRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+func TestMakefileBuildsEveryTemplateFunctionFromItsDirectory(t *testing.T) {
+	root := mustRoot(t)
+	tmpl, err := samtemplate.Load(filepath.Join(root, samtemplate.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromMake, err := Functions(context.Background(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, f := range tmpl.Functions {
+		ids = append(ids, f.LogicalID)
+		t.Run(f.LogicalID, func(t *testing.T) {
+			dir, ok := fromMake[f.LogicalID]
+			if !ok {
+				t.Fatalf("lambda.mk's LAMBDA_FUNCTIONS lacks %s", f.LogicalID)
+			}
+			if dir != Dir(f.LogicalID) {
+				t.Errorf("lambda.mk builds %s from %s, lambdarun.Dir says %s", f.LogicalID, dir, Dir(f.LogicalID))
+			}
+			if _, err := os.Stat(filepath.Join(root, dir, "main.go")); err != nil {
+				t.Errorf("%s: no main.go: %v", f.LogicalID, err)
+			}
+			// What `sam build` needs to call `make build-<id>` in the module
+			// root and deploy the result on the provided runtime.
+			if f.BuildMethod != "makefile" || f.CodeURI != "." || f.Handler != "bootstrap" ||
+				f.Runtime != "provided.al2023" || !slices.Equal(f.Architectures, []string{"arm64"}) {
+				t.Errorf("%s: BuildMethod %q CodeUri %q Handler %q Runtime %q Architectures %v; want makefile . bootstrap provided.al2023 [arm64]",
+					f.LogicalID, f.BuildMethod, f.CodeURI, f.Handler, f.Runtime, f.Architectures)
+			}
+		})
+	}
+	for id := range fromMake {
+		if !slices.Contains(ids, id) {
+			t.Errorf("lambda.mk builds %s, which template.yaml does not declare", id)
+		}
+	}
+}
+
+// The modules each function may link, beyond the standard library, the
+// Lambda runtime and the project's shared packages: the SES SDK only in
+// the users function; tools of the tests and the local server in none.
+func TestFunctionsLinkOnlyWhatTheirGroupNeeds(t *testing.T) {
+	root := mustRoot(t)
+	fns, err := Functions(context.Background(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forbidden := []string{
+		"github.com/aws/aws-sdk-go-v2/service/sesv2", // allowed for UsersFunction only, below
+		"github.com/awslabs/goformation",
+		"github.com/getkin/kin-openapi",
+		"github.com/truora/minidyn",
+		// zxcvbn builds 1.5 MB of word lists at init: shared/password
+		// embeds the one list it needs instead.
+		"github.com/trustelem/zxcvbn",
+		// The SDK's config package and the credential chain it brings (SSO,
+		// STS, IMDS): functions read the Lambda environment (shared/awsenv).
+		"github.com/aws/aws-sdk-go-v2/config",
+		"github.com/aws/aws-sdk-go-v2/service/sts",
+		"github.com/aws/aws-sdk-go-v2/service/sso",
+		"github.com/aws/aws-sdk-go-v2/service/ssooidc",
+		"github.com/aws/aws-sdk-go-v2/feature/ec2/imds",
+		"github.com/pufinid/pufinid-api/shared/embeddeddb",
+		"github.com/pufinid/pufinid-api/shared/apitest",
+		"github.com/pufinid/pufinid-api/shared/samtemplate",
+		"github.com/pufinid/pufinid-api/shared/fixtures",
+		"github.com/pufinid/pufinid-api/docs",
+	}
+	for id, dir := range fns {
+		t.Run(id, func(t *testing.T) {
+			cmd := exec.Command("go", "list", "-deps", "-tags", "lambda.norpc", "./"+dir)
+			cmd.Dir = root
+			cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("go list -deps ./%s: %v", dir, err)
+			}
+			deps := strings.Fields(string(out))
+			for _, f := range forbidden {
+				if f == "github.com/aws/aws-sdk-go-v2/service/sesv2" && id == "UsersFunction" {
+					if !slices.Contains(deps, f) {
+						t.Errorf("%s does not link %s: how does it send email?", id, f)
+					}
+					continue
+				}
+				for _, d := range deps {
+					if d == f || strings.HasPrefix(d, f+"/") {
+						t.Errorf("%s links %s", id, d)
+						break
+					}
+				}
+			}
+			if !slices.Contains(deps, "github.com/aws/aws-lambda-go/lambda") {
+				t.Errorf("%s does not link the Lambda runtime", id)
+			}
+		})
+	}
+}
+
+var hello struct {
+	once          sync.Once
+	dir, rie, bin string
+	err           error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if hello.dir != "" {
+		os.RemoveAll(hello.dir)
+	}
+	os.Exit(code)
+}
+
+// mustHello builds the emulator and the hello-world function once per test
+// binary.
+func mustHello(ctx context.Context, t *testing.T, root string) (rie, bin string) {
+	t.Helper()
+	hello.once.Do(func() {
+		if hello.dir, hello.err = os.MkdirTemp("", "lambdarun-hello-"); hello.err != nil {
+			return
+		}
+		if hello.rie, hello.err = RIE(ctx, root); hello.err == nil {
+			hello.bin, hello.err = BuildPackage(ctx, root, "./cmd/benchlambda/hello", hello.dir)
+		}
+	})
+	if hello.err != nil {
+		t.Fatal(hello.err)
+	}
+	return hello.rie, hello.bin
+}
+
+func TestProcessRunsABootstrapUnderTheEmulator(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the Runtime Interface Emulator runs on Linux")
+	}
+	root := mustRoot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rie, bin := mustHello(ctx, t, root)
+	p, err := Start(ctx, Config{RIE: rie, Bootstrap: bin, Env: map[string]string{"AWS_LAMBDA_FUNCTION_NAME": "hello"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, err := p.BootstrapPID(); err == nil {
+		t.Error("a bootstrap runs before the first invocation; the emulator should start it cold")
+	}
+	for i := range 3 {
+		out, err := p.Invoke(ctx, []byte(`{"version":"2.0","rawPath":"/"}`))
+		if err != nil {
+			t.Fatalf("invoke %d: %v", i, err)
+		}
+		var resp struct {
+			StatusCode int
+			Body       string
+		}
+		if err := json.Unmarshal(out, &resp); err != nil || resp.StatusCode != 200 || resp.Body != `{"hello":"world"}` {
+			t.Fatalf("invoke %d: %s (%v)", i, out, err)
+		}
+	}
+	rss, err := p.PeakRSS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rss < 1<<20 || rss > 256<<20 {
+		t.Errorf("peak RSS %d bytes: not a plausible Go process", rss)
+	}
+	pid, _ := p.BootstrapPID()
+	p.Close()
+	if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err == nil {
+		if st, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); !strings.Contains(string(st), ") Z") {
+			t.Errorf("bootstrap %d still runs after Close", pid)
+		}
+	}
+}
+
+func TestInvokeReportsAFunctionError(t *testing.T) {
+	root := mustRoot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rie, bin := mustHello(ctx, t, root)
+	p, err := Start(ctx, Config{RIE: rie, Bootstrap: bin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	// Not an event the handler can decode: aws-lambda-go answers an error payload.
+	if out, err := p.Invoke(ctx, []byte(`"not an object"`)); err == nil {
+		t.Fatalf("invoke succeeded with %s; want the function's error", out)
+	}
+}

@@ -1,0 +1,208 @@
+package replay
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pufinid/pufinid-api/shared/mailer"
+)
+
+// placeholders are what an event may leave for the replay to fill in. Any
+// of them makes the replay create its user, Ana (through the users and
+// token functions' own handlers, before the event is sent), and fill in
+// her values.
+var placeholders = map[string]string{
+	"USER_ID":       "Ana's user id",
+	"USER_EMAIL":    "Ana's email address",
+	"USERNAME":      "Ana's username",
+	"USER_PASSWORD": "Ana's password",
+	"ACCESS_TOKEN":  "an access token of Ana's, from POST /v1/token/",
+	"REFRESH_TOKEN": "a refresh token of Ana's, from POST /v1/token/",
+	"CONFIRM_TOKEN": "the token of the confirmation email sent at Ana's signup",
+	"RESET_TOKEN":   "the token of a password reset email sent to Ana",
+}
+
+// Ana, the replay's user. She signs up accepting the privacy policy only,
+// so the terms events have one term accepted and one not.
+const (
+	anaEmail    = "ana.lima@example.com"
+	anaUsername = "ana"
+	anaPassword = "Harbour-Puffin-2024"
+)
+
+var anaSignup = map[string]any{
+	"first_name": "Ana", "last_name": "Lima", "username": anaUsername, "email": anaEmail,
+	"password": anaPassword, "password_confirm": anaPassword, "terms_accepted": []string{"privacy"},
+	"country": "PT",
+}
+
+// prepare creates the state the event's placeholders need on table and
+// returns their values (nil when the event has none).
+func (r *Replayer) prepare(ctx context.Context, ev Event, table string) (map[string]string, error) {
+	need := map[string]bool{}
+	for _, m := range placeholderRE.FindAllSubmatch(ev.Raw, -1) {
+		need[string(m[1])] = true
+	}
+	if len(need) == 0 {
+		return nil, nil
+	}
+	vals := map[string]string{"USER_EMAIL": anaEmail, "USERNAME": anaUsername, "USER_PASSWORD": anaPassword}
+	outbox := mailer.NewOutbox(slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	users, err := r.setupHandler(ctx, "UsersFunction", table, outbox)
+	if err != nil {
+		return nil, err
+	}
+	var created struct{ ID string }
+	if err := call(users, http.MethodPost, "/v1/users/", anaSignup, http.StatusCreated, &created); err != nil {
+		return nil, fmt.Errorf("signing Ana up: %w", err)
+	}
+	vals["USER_ID"] = created.ID
+	if need["CONFIRM_TOKEN"] {
+		if vals["CONFIRM_TOKEN"], err = emailedToken(outbox, "/confirm-email"); err != nil {
+			return nil, err
+		}
+	}
+	if need["ACCESS_TOKEN"] || need["REFRESH_TOKEN"] {
+		tokens, err := r.setupHandler(ctx, "TokenFunction", table, outbox)
+		if err != nil {
+			return nil, err
+		}
+		var pair struct{ Access, Refresh string }
+		if err := call(tokens, http.MethodPost, "/v1/token/", map[string]string{"username": anaUsername, "password": anaPassword}, http.StatusOK, &pair); err != nil {
+			return nil, fmt.Errorf("logging Ana in: %w", err)
+		}
+		vals["ACCESS_TOKEN"], vals["REFRESH_TOKEN"] = pair.Access, pair.Refresh
+	}
+	if need["RESET_TOKEN"] {
+		if err := call(users, http.MethodPost, "/v1/users/send-reset-password-email/", map[string]string{"email": anaEmail}, http.StatusOK, nil); err != nil {
+			return nil, fmt.Errorf("asking for Ana's reset email: %w", err)
+		}
+		if vals["RESET_TOKEN"], err = emailedToken(outbox, "/reset-password"); err != nil {
+			return nil, err
+		}
+	}
+	return vals, nil
+}
+
+// setupHandler builds a function's handler in process on table, behind
+// that function's recorder, with mail kept in outbox.
+func (r *Replayer) setupHandler(ctx context.Context, function, table string, outbox *mailer.Outbox) (http.Handler, error) {
+	build, ok := handlers[function]
+	if !ok {
+		return nil, fmt.Errorf("%s has no in-process handler to create the state with", function)
+	}
+	f, ok := r.tmpl.Function(function)
+	if !ok {
+		return nil, fmt.Errorf("template.yaml has no %s", function)
+	}
+	env, err := r.env(f, table)
+	if err != nil {
+		return nil, err
+	}
+	return build(ctx, mapEnv(env), outbox, slog.New(slog.NewJSONHandler(r.opts.Logs, nil)))
+}
+
+// call sends one JSON request straight to h and decodes the answer into
+// out, which must have status want.
+func call(h http.Handler, method, path string, body any, want int, out any) error {
+	js, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req := httptest.NewRequest(method, "https://api.pufinid.test"+path, bytes.NewReader(js))
+	req.Header.Set("Content-Type", "application/json")
+	req.RemoteAddr = "192.0.2.1:40000"
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != want {
+		return fmt.Errorf("%s %s: %d %s, want %d", method, path, rec.Code, rec.Body, want)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(rec.Body.Bytes(), out)
+}
+
+// emailedToken waits for the email to Ana whose link's path is linkPath
+// and returns the link's token. The users function may send after
+// answering, so the email can come a moment after the response.
+func emailedToken(outbox *mailer.Outbox, linkPath string) (string, error) {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		for _, m := range outbox.Messages() {
+			u, err := url.Parse(mailer.FirstURL(m.Body.Text))
+			if err != nil || u.Path != linkPath || !strings.EqualFold(m.Destination.ToAddresses[0], anaEmail) {
+				continue
+			}
+			if tok := u.Query().Get("token"); tok != "" {
+				return tok, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("no email with a %s link reached Ana within 5s", linkPath)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// startSESEmulator starts aws-ses-v2-local (installed by `npm ci` into
+// node_modules) on a free loopback port.
+func startSESEmulator(root string) (url string, stop func(), err error) {
+	bin := filepath.Join(root, "node_modules", ".bin", "aws-ses-v2-local")
+	if _, err := os.Stat(bin); err != nil {
+		return "", nil, errors.New("node_modules/.bin/aws-ses-v2-local is not installed (run npm ci)")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cmd := exec.Command(bin, "--host", "127.0.0.1", "--port", strconv.Itoa(port))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stop = func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
+	}
+	url = "http://127.0.0.1:" + strconv.Itoa(port)
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			return "", nil, fmt.Errorf("SES emulator exited: %v\n%s", err, out.String())
+		default:
+		}
+		if resp, err := http.Get(url + "/health-check"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return url, stop, nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	return "", nil, fmt.Errorf("SES emulator did not answer at %s within 30s", url)
+}
