@@ -2,7 +2,6 @@ package password
 
 import (
 	_ "embed"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -94,9 +93,11 @@ func isCommon(pw string) bool {
 	return ok
 }
 
-// nonWord is Python's \W+ on str: anything but letters, numbers and
+// nonWord is Python's \W on str: anything but letters, numbers and
 // underscore (Python's \w is str.isalnum plus "_", so combining marks split).
-var nonWord = regexp.MustCompile(`[^\p{L}\p{N}_]+`)
+// A function rather than a regexp: compiling one with Unicode classes costs
+// every cold start of the functions that link this package.
+func nonWord(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) && r != '_' }
 
 // similarAttr mirrors Django's UserAttributeSimilarityValidator: the
 // lowercased password is compared with each attribute and each of its parts
@@ -113,7 +114,9 @@ func similarAttr(pw string, attrs map[string]string) (string, bool) {
 			continue
 		}
 		vl := strings.ToLower(value)
-		parts := append(nonWord.Split(vl, -1), vl)
+		// Django splits on \W+ and may get empty parts, which never match;
+		// FieldsFunc leaves them out.
+		parts := append(strings.FieldsFunc(vl, nonWord), vl)
 		for _, part := range parts {
 			pr := []rune(part)
 			if exceedsMaxLengthRatio(len(lower), len(pr)) {
