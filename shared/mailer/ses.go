@@ -7,6 +7,7 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -42,7 +43,9 @@ const sendTimeout = 10 * time.Second
 // SES sends through Amazon SES v2 (SendEmail with Simple content). It is
 // safe for concurrent use.
 type SES struct {
-	client           *sesv2.Client
+	// client is made on the first Send: most requests of the users
+	// function send nothing, so its cold start should not build it.
+	client           func() *sesv2.Client
 	from             string
 	configurationSet string
 }
@@ -52,7 +55,7 @@ var _ Mailer = (*SES)(nil)
 // NewSES sends through client from the address from; configurationSet may
 // be empty.
 func NewSES(client *sesv2.Client, from, configurationSet string) *SES {
-	return &SES{client: client, from: from, configurationSet: configurationSet}
+	return &SES{client: func() *sesv2.Client { return client }, from: from, configurationSet: configurationSet}
 }
 
 // OpenSES builds an SES from the environment (SES_FROM_ADDRESS,
@@ -77,12 +80,14 @@ func OpenSES(ctx context.Context, getenv func(string) string) (*SES, error) {
 	// The Lambda environment's region and credentials (shared/awsenv: the
 	// SDK's config package would cost the function's cold start).
 	cfg := awsenv.Config(getenv, awsenv.Options{Endpoint: endpoint})
-	client := sesv2.NewFromConfig(cfg, func(o *sesv2.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-		}
+	client := sync.OnceValue(func() *sesv2.Client {
+		return sesv2.NewFromConfig(cfg, func(o *sesv2.Options) {
+			if endpoint != "" {
+				o.BaseEndpoint = aws.String(endpoint)
+			}
+		})
 	})
-	return NewSES(client, from, getenv(EnvConfigurationSet)), nil
+	return &SES{client: client, from: from, configurationSet: getenv(EnvConfigurationSet)}, nil
 }
 
 // ErrNoRecipient is returned for a Message without a To address: a bug in
@@ -116,7 +121,7 @@ func (s *SES) Send(ctx context.Context, m Message) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
 	defer cancel()
-	out, err := s.client.SendEmail(ctx, in)
+	out, err := s.client().SendEmail(ctx, in)
 	if err != nil {
 		return apierror.UnavailableErr(redacted{fmt.Errorf("ses: send to a recipient at %s: %w", recipientDomain(m.To), err)})
 	}

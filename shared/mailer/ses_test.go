@@ -467,12 +467,12 @@ func TestOpenSESReadsTheEnvironment(t *testing.T) {
 				t.Fatal(err)
 			}
 			if s.from != tt.want.from || s.configurationSet != tt.want.configurationSet || s.client == nil {
-				t.Errorf("got from %q set %q client %v, want %+v", s.from, s.configurationSet, s.client, tt.want)
+				t.Errorf("got from %q set %q client set %v, want %+v", s.from, s.configurationSet, s.client != nil, tt.want)
 			}
-			if ep := s.client.Options().BaseEndpoint; aws.ToString(ep) != tt.env[EnvEndpoint] {
+			if ep := s.client().Options().BaseEndpoint; aws.ToString(ep) != tt.env[EnvEndpoint] {
 				t.Errorf("BaseEndpoint %q, want %q", aws.ToString(ep), tt.env[EnvEndpoint])
 			}
-			if r := s.client.Options().Region; r != tt.wantRegion {
+			if r := s.client().Options().Region; r != tt.wantRegion {
 				t.Errorf("Region %q, want %q", r, tt.wantRegion)
 			}
 		})
