@@ -6,21 +6,13 @@ import (
 	"net/http"
 	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
-
 	"github.com/pufinid/pufinid-api/functions/users/usersapi"
 	"github.com/pufinid/pufinid-api/shared/config"
+	"github.com/pufinid/pufinid-api/shared/lambdafn"
 	"github.com/pufinid/pufinid-api/shared/mailer"
 )
 
-func main() {
-	h, err := setup(context.Background(), os.Getenv)
-	if err != nil {
-		config.Fatal(config.Logger(os.Getenv, os.Stdout), err)
-	}
-	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
-}
+func main() { lambdafn.Start(setup) }
 
 // setup reads the environment and wires the group's handler; main_test.go
 // checks the variables it reads against template.yaml.

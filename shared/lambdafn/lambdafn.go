@@ -1,0 +1,30 @@
+// Package lambdafn starts a group's http.Handler as a Lambda function, the
+// same way for every function: the handler is built by the function's setup
+// from the process environment, then served through aws-lambda-go-api-proxy's
+// HTTP API (payload 2.0) adapter.
+package lambdafn
+
+import (
+	"context"
+	"net/http"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/pufinid/pufinid-api/shared/config"
+)
+
+// Setup reads a function's environment and builds its handler. It makes no
+// network call: Lambda init should do no work a request does not need.
+type Setup func(ctx context.Context, getenv config.Getenv) (http.Handler, error)
+
+// Start runs setup and serves its handler; a setup error is logged and ends
+// the process, so a misconfigured function fails its init visibly.
+func Start(setup Setup) {
+	h, err := setup(context.Background(), os.Getenv)
+	if err != nil {
+		config.Fatal(config.Logger(os.Getenv, os.Stdout), err)
+	}
+	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
+}
