@@ -1,11 +1,12 @@
 package main
 
 import (
+	"github.com/pufinid/pufinid-api/functions/appsprofile/appsprofileapi"
 	"testing"
 
 	"github.com/pufinid/pufinid-api/shared/lambdaenv"
 )
 
 func TestMainReadsExactlyTheTemplateEnvironment(t *testing.T) {
-	lambdaenv.Check(t, "AppsProfileFunction", setup)
+	lambdaenv.Check(t, "AppsProfileFunction", appsprofileapi.Setup)
 }

@@ -1,11 +1,12 @@
 package main
 
 import (
+	"github.com/pufinid/pufinid-api/functions/faq/faqapi"
 	"testing"
 
 	"github.com/pufinid/pufinid-api/shared/lambdaenv"
 )
 
 func TestMainReadsExactlyTheTemplateEnvironment(t *testing.T) {
-	lambdaenv.Check(t, "FaqFunction", setup)
+	lambdaenv.Check(t, "FaqFunction", faqapi.Setup)
 }

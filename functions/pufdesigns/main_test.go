@@ -1,11 +1,12 @@
 package main
 
 import (
+	"github.com/pufinid/pufinid-api/functions/pufdesigns/pufdesignsapi"
 	"testing"
 
 	"github.com/pufinid/pufinid-api/shared/lambdaenv"
 )
 
 func TestMainReadsExactlyTheTemplateEnvironment(t *testing.T) {
-	lambdaenv.Check(t, "PufDesignsFunction", setup)
+	lambdaenv.Check(t, "PufDesignsFunction", pufdesignsapi.Setup)
 }

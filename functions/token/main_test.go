@@ -1,11 +1,12 @@
 package main
 
 import (
+	"github.com/pufinid/pufinid-api/functions/token/tokenapi"
 	"testing"
 
 	"github.com/pufinid/pufinid-api/shared/lambdaenv"
 )
 
 func TestMainReadsExactlyTheTemplateEnvironment(t *testing.T) {
-	lambdaenv.Check(t, "TokenFunction", setup)
+	lambdaenv.Check(t, "TokenFunction", tokenapi.Setup)
 }

@@ -2,37 +2,8 @@
 package main
 
 import (
-	"context"
-	"net/http"
-	"os"
-
 	"github.com/pufinid/pufinid-api/functions/users/usersapi"
-	"github.com/pufinid/pufinid-api/shared/config"
 	"github.com/pufinid/pufinid-api/shared/lambdafn"
-	"github.com/pufinid/pufinid-api/shared/mailer"
 )
 
-func main() { lambdafn.Start(setup) }
-
-// setup reads the environment and wires the group's handler; main_test.go
-// checks the variables it reads against template.yaml.
-func setup(ctx context.Context, getenv config.Getenv) (http.Handler, error) {
-	log := config.Logger(getenv, os.Stdout)
-	st, err := config.Store(ctx, getenv)
-	if err != nil {
-		return nil, err
-	}
-	tokens, err := config.Tokens(getenv, log)
-	if err != nil {
-		return nil, err
-	}
-	ses, err := mailer.OpenSES(ctx, getenv)
-	if err != nil {
-		return nil, err
-	}
-	links, err := usersapi.LinksFromEnv(getenv)
-	if err != nil {
-		return nil, err
-	}
-	return usersapi.New(usersapi.Deps{Store: st, Tokens: tokens, Mailer: ses, Links: links, Log: log}), nil
-}
+func main() { lambdafn.Start(usersapi.Setup) }

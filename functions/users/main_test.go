@@ -1,11 +1,12 @@
 package main
 
 import (
+	"github.com/pufinid/pufinid-api/functions/users/usersapi"
 	"testing"
 
 	"github.com/pufinid/pufinid-api/shared/lambdaenv"
 )
 
 func TestMainReadsExactlyTheTemplateEnvironment(t *testing.T) {
-	lambdaenv.Check(t, "UsersFunction", setup)
+	lambdaenv.Check(t, "UsersFunction", usersapi.Setup)
 }

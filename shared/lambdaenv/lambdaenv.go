@@ -1,11 +1,13 @@
 // Package lambdaenv checks, from a function's own main_test.go, that its
 // main reads exactly the environment template.yaml gives it: each
-// functions/<group>/main.go does all its reading in setup(ctx, getenv), and
-// the test runs setup with a getenv that records every name asked for.
+// functions/<group>/main.go runs its handler package's Setup(ctx, getenv,
+// log) through lambdafn.Start, Setup does all the reading, and the test runs
+// it with a getenv that records every name asked for.
 package lambdaenv
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -19,9 +21,9 @@ import (
 	"github.com/pufinid/pufinid-api/shared/samtemplate"
 )
 
-// Setup is a main's setup: all the environment reading and wiring, no
+// Setup is a handler package's Setup: all the environment reading and wiring, no
 // network.
-type Setup func(ctx context.Context, getenv config.Getenv) (http.Handler, error)
+type Setup func(ctx context.Context, getenv config.Getenv, log *slog.Logger) (http.Handler, error)
 
 // LambdaProvided are variables the Lambda service sets itself, which
 // template.yaml must not and need not set.
@@ -94,7 +96,7 @@ func Check(t *testing.T, logicalID string, setup Setup) {
 		}
 		rec.Values[name] = v
 	}
-	h, err := setup(context.Background(), rec.Getenv)
+	h, err := setup(context.Background(), rec.Getenv, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("setup with the template's environment: %v", err)
 	}

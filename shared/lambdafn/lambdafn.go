@@ -6,6 +6,7 @@ package lambdafn
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"os"
 
@@ -17,14 +18,15 @@ import (
 
 // Setup reads a function's environment and builds its handler. It makes no
 // network call: Lambda init should do no work a request does not need.
-type Setup func(ctx context.Context, getenv config.Getenv) (http.Handler, error)
+type Setup func(ctx context.Context, getenv config.Getenv, log *slog.Logger) (http.Handler, error)
 
 // Start runs setup and serves its handler; a setup error is logged and ends
 // the process, so a misconfigured function fails its init visibly.
 func Start(setup Setup) {
-	h, err := setup(context.Background(), os.Getenv)
+	log := config.Logger(os.Getenv, os.Stdout)
+	h, err := setup(context.Background(), os.Getenv, log)
 	if err != nil {
-		config.Fatal(config.Logger(os.Getenv, os.Stdout), err)
+		config.Fatal(log, err)
 	}
 	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
 }

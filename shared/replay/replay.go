@@ -461,7 +461,7 @@ func (r *Replayer) invoke(ctx context.Context, ev Event, f samtemplate.Function,
 			return resp, nil, fmt.Errorf("%s: not an HTTP API payload 2.0 event: %w", ev.Path, err)
 		}
 		log := slog.New(slog.NewJSONHandler(r.opts.Logs, nil))
-		h, err := handlers[f.LogicalID](ctx, mapEnv(env), mailer.NewOutbox(log), log)
+		h, err := handlers[f.LogicalID](mailer.NewOutbox(log))(ctx, mapEnv(env), log)
 		if err != nil {
 			return resp, nil, fmt.Errorf("%s: %s does not start: %w", ev.Path, f.LogicalID, err)
 		}

@@ -115,7 +115,7 @@ func (r *Replayer) setupHandler(ctx context.Context, function, table string, out
 	if err != nil {
 		return nil, err
 	}
-	return build(ctx, mapEnv(env), outbox, slog.New(slog.NewJSONHandler(r.opts.Logs, nil)))
+	return build(outbox)(ctx, mapEnv(env), slog.New(slog.NewJSONHandler(r.opts.Logs, nil)))
 }
 
 // call sends one JSON request straight to h and decodes the answer into

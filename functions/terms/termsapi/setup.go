@@ -1,0 +1,25 @@
+package termsapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/pufinid/pufinid-api/shared/config"
+)
+
+// Setup builds the group's handler from its function's environment
+// (template.yaml sets it). It makes no network call. lambdafn.Start runs it
+// in Lambda; the tests check the variables it reads against the template.
+func Setup(ctx context.Context, getenv config.Getenv, log *slog.Logger) (http.Handler, error) {
+	st, err := config.Store(ctx, getenv)
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := config.Tokens(getenv, log)
+	if err != nil {
+		return nil, err
+	}
+	return New(Deps{Store: st, Tokens: tokens, Now: time.Now, Log: log}), nil
+}
