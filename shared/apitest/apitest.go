@@ -261,3 +261,12 @@ func (e *Env) Outage() (recover func()) {
 	e.DB.FailTable(e.Store.Table())
 	return func() { e.DB.RecoverTable(e.Store.Table()) }
 }
+
+// For returns e reporting to tb: the same table, clock and tokens, for a
+// fuzz target's inputs, which must not report to the *testing.F that made e.
+func (e *Env) For(tb testing.TB) *Env {
+	c := *e
+	c.TB = tb
+	c.Log = slog.New(slog.NewJSONHandler(&tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return &c
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -525,4 +526,38 @@ func benchRead(b *testing.B, path string, signedIn bool) {
 		}
 	}
 	b.ReportMetric(float64(env.Requests.Load()-before)/float64(b.N), "ddb-req/op")
+}
+
+// FuzzAccept sends arbitrary bodies, content types and slugs to the accept
+// route: every answer is one the contract allows, never a 5xx.
+func FuzzAccept(f *testing.F) {
+	for _, seed := range []struct{ slug, ct, body string }{
+		{"privacy", "", ""},
+		{"privacy", "application/json", "{}"},
+		{"tos", "application/json", `{"slug": "cookies", "version_number": 9}`},
+		{"privacy", "application/json", "[]"},
+		{"privacy", "text/plain", "hello"},
+		{"cookies", "application/json", "{"},
+		{"%23", "application/json; charset=utf-8", `{"a": null}`},
+		{"privacy", "application/merge-patch+json", `"x"`},
+	} {
+		f.Add(seed.slug, seed.ct, []byte(seed.body))
+	}
+	base, _ := setup(f)
+	tok := mustUser(f, base, "fuzzer")
+	f.Fuzz(func(t *testing.T, slug, ct string, body []byte) {
+		env := base.For(t)
+		d := termsapi.Deps{Store: env.Store, Tokens: env.Tokens, Now: env.Clock.Now, Log: env.Log}
+		c := env.Client(termsapi.New(d), termsapi.Routes(d).Routes())
+		// Any text as one path segment, as a client would escape it.
+		slug = url.PathEscape(slug) + "x"
+		var b any
+		if len(body) > 0 || ct != "" {
+			b = apitest.Raw{ContentType: ct, Body: body}
+		}
+		resp := c.Do(http.MethodPost, "/v1/terms/"+slug+"/accept/", b, apitest.Bearer(tok))
+		if resp.Status >= 500 {
+			t.Fatalf("slug %q %q %q: %d %s", slug, ct, body, resp.Status, resp.Body)
+		}
+	})
 }

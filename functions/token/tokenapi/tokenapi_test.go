@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -692,9 +691,7 @@ func fuzzRoute(f *testing.F, path string, seeds ...string) {
 	base := apitest.New(f)
 	mustUser(f, base, "alice")
 	f.Fuzz(func(t *testing.T, body []byte) {
-		env := *base
-		env.TB = t
-		env.Log = slog.New(slog.NewJSONHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+		env := base.For(t)
 		env.Clock.Advance(store.LoginWindow)
 		d := tokenapi.Deps{Store: env.Store, Tokens: env.Tokens, Now: env.Clock.Now, Log: env.Log}
 		c := env.Client(tokenapi.New(d), tokenapi.Routes(d).Routes())
