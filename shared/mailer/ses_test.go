@@ -12,11 +12,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -25,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/pufinid/pufinid-api/shared/apierror"
+	"github.com/pufinid/pufinid-api/shared/sesemulator"
 	"github.com/pufinid/pufinid-api/shared/web"
 )
 
@@ -55,7 +53,7 @@ func TestMain(m *testing.M) {
 // a missing emulator is a broken setup and fails.
 func emulator(t *testing.T) string {
 	t.Helper()
-	emu.once.Do(func() { emu.url, emu.stop, emu.err = startEmulator() })
+	emu.once.Do(func() { emu.url, emu.stop, emu.err = sesemulator.Start(".") })
 	if emu.err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("SES emulator: %v (CI must run `npm ci` first)", emu.err)
@@ -63,103 +61,6 @@ func emulator(t *testing.T) string {
 		t.Skipf("SES emulator not available: %v (run `npm ci` at the repository root)", emu.err)
 	}
 	return emu.url
-}
-
-// startEmulator runs aws-ses-v2-local on a free port and waits until it
-// answers. stop ends it: it runs in a process group of its own (npx starts
-// node as a child), so ending the group ends exactly what was started.
-func startEmulator() (url string, stop func(), err error) {
-	port, err := freePort()
-	if err != nil {
-		return "", nil, err
-	}
-	args := []string{"--host", "127.0.0.1", "--port", fmt.Sprint(port)}
-	var cmd *exec.Cmd
-	if bin, ok := installedEmulator(); ok {
-		cmd = exec.Command(bin, args...)
-	} else if npx, err := exec.LookPath("npx"); err == nil {
-		cmd = exec.Command(npx, append([]string{"--yes", "aws-ses-v2-local@2.10.2"}, args...)...)
-	} else {
-		return "", nil, errors.New("neither node_modules/.bin/aws-ses-v2-local nor npx found")
-	}
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return "", nil, err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stop = func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
-	}
-	url = fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(60 * time.Second) // npx may have to fetch it first
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-exited:
-			return "", nil, fmt.Errorf("emulator exited: %v\n%s", err, out.String())
-		default:
-		}
-		if resp, err := http.Get(url + "/health-check"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return url, stop, nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	stop()
-	return "", nil, fmt.Errorf("emulator did not answer at %s within 60s\n%s", url, out.String())
-}
-
-// syncBuffer collects the emulator's output, written by exec's copying
-// goroutines and read by the test on failure.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// installedEmulator finds node_modules/.bin/aws-ses-v2-local at the module root.
-func installedEmulator() (string, bool) {
-	dir, err := os.Getwd()
-	for err == nil {
-		if _, statErr := os.Stat(filepath.Join(dir, "go.mod")); statErr == nil {
-			bin := filepath.Join(dir, "node_modules", ".bin", "aws-ses-v2-local")
-			if _, err := os.Stat(bin); err == nil {
-				return bin, true
-			}
-			return "", false
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	return "", false
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // storedEmail is an email as aws-ses-v2-local's GET /store lists it.
@@ -492,7 +393,7 @@ func TestRedactedErrorKeepsOnlyDomains(t *testing.T) {
 }
 
 func BenchmarkSESSendThroughEmulator(b *testing.B) {
-	emu.once.Do(func() { emu.url, emu.stop, emu.err = startEmulator() })
+	emu.once.Do(func() { emu.url, emu.stop, emu.err = sesemulator.Start(".") })
 	if emu.err != nil {
 		b.Skipf("SES emulator not available: %v", emu.err)
 	}
@@ -507,4 +408,13 @@ func BenchmarkSESSendThroughEmulator(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(rec.count())/float64(b.N), "SES-requests/op")
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }

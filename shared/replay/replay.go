@@ -53,6 +53,7 @@ import (
 	"github.com/pufinid/pufinid-api/shared/mailer"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
 	"github.com/pufinid/pufinid-api/shared/samtemplate"
+	"github.com/pufinid/pufinid-api/shared/sesemulator"
 	"github.com/pufinid/pufinid-api/shared/store"
 )
 
@@ -201,7 +202,7 @@ func (r *Replayer) startSES() error {
 	if !needs {
 		return nil
 	}
-	url, stop, err := startSESEmulator(r.opts.Root)
+	url, stop, err := sesemulator.Start(r.opts.Root)
 	if err != nil {
 		return err
 	}

@@ -4,20 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/pufinid/pufinid-api/shared/mailer"
@@ -159,50 +152,4 @@ func emailedToken(outbox *mailer.Outbox, linkPath string) (string, error) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-// startSESEmulator starts aws-ses-v2-local (installed by `npm ci` into
-// node_modules) on a free loopback port.
-func startSESEmulator(root string) (url string, stop func(), err error) {
-	bin := filepath.Join(root, "node_modules", ".bin", "aws-ses-v2-local")
-	if _, err := os.Stat(bin); err != nil {
-		return "", nil, errors.New("node_modules/.bin/aws-ses-v2-local is not installed (run npm ci)")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command(bin, "--host", "127.0.0.1", "--port", strconv.Itoa(port))
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return "", nil, err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stop = func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
-	}
-	url = "http://127.0.0.1:" + strconv.Itoa(port)
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-exited:
-			return "", nil, fmt.Errorf("SES emulator exited: %v\n%s", err, out.String())
-		default:
-		}
-		if resp, err := http.Get(url + "/health-check"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return url, stop, nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	stop()
-	return "", nil, fmt.Errorf("SES emulator did not answer at %s within 30s", url)
 }
