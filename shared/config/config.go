@@ -92,3 +92,16 @@ func Require(getenv Getenv, name string) (string, error) {
 	}
 	return v, nil
 }
+
+// StoreAndTokens is Store and Tokens, for the functions that take tokens.
+func StoreAndTokens(ctx context.Context, getenv Getenv, log *slog.Logger) (*store.Store, *token.Issuer, error) {
+	st, err := Store(ctx, getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	tokens, err := Tokens(getenv, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, tokens, nil
+}

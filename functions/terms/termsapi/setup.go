@@ -13,11 +13,7 @@ import (
 // (template.yaml sets it). It makes no network call. lambdafn.Start runs it
 // in Lambda; the tests check the variables it reads against the template.
 func Setup(ctx context.Context, getenv config.Getenv, log *slog.Logger) (http.Handler, error) {
-	st, err := config.Store(ctx, getenv)
-	if err != nil {
-		return nil, err
-	}
-	tokens, err := config.Tokens(getenv, log)
+	st, tokens, err := config.StoreAndTokens(ctx, getenv, log)
 	if err != nil {
 		return nil, err
 	}

@@ -25,11 +25,7 @@ func Setup(ctx context.Context, getenv config.Getenv, log *slog.Logger) (http.Ha
 // outbox).
 func SetupWith(m mailer.Mailer) func(context.Context, config.Getenv, *slog.Logger) (http.Handler, error) {
 	return func(ctx context.Context, getenv config.Getenv, log *slog.Logger) (http.Handler, error) {
-		st, err := config.Store(ctx, getenv)
-		if err != nil {
-			return nil, err
-		}
-		tokens, err := config.Tokens(getenv, log)
+		st, tokens, err := config.StoreAndTokens(ctx, getenv, log)
 		if err != nil {
 			return nil, err
 		}
