@@ -14,6 +14,7 @@ import (
 	"context"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Message is one email to one recipient. Text is the plain-text part and
@@ -31,13 +32,14 @@ type Mailer interface {
 
 // urlPattern finds http(s) URLs in plain text. It stops at whitespace and
 // at the characters that usually close a URL written in prose.
-var urlPattern = regexp.MustCompile(`https?://[^\s<>"'()\[\]]+`)
+// Compiled on first use, not at the users function's cold start.
+var urlPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`https?://[^\s<>"'()\[\]]+`) })
 
 // FirstURL returns the first http or https URL in text, without trailing
 // sentence punctuation, or "" if there is none. The Outbox logs it so a
 // developer can click a confirmation link; tests use it to follow links.
 func FirstURL(text string) string {
-	return strings.TrimRight(urlPattern.FindString(text), ".,;:!?")
+	return strings.TrimRight(urlPattern().FindString(text), ".,;:!?")
 }
 
 // recipientDomain is the part of an address after its last '@': enough to

@@ -130,7 +130,10 @@ func (s *SES) Send(ctx context.Context, m Message) error {
 }
 
 // addressPattern matches email addresses inside an error text.
-var addressPattern = regexp.MustCompile(`[^\s@<>,;:"'()\[\]]+@([^\s@<>,;:"'()\[\]]+)`)
+// Compiled on first use: only a failed send needs it.
+var addressPattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`[^\s@<>,;:"'()\[\]]+@([^\s@<>,;:"'()\[\]]+)`)
+})
 
 // redacted hides the local part of every address in an error's text. SES
 // names the rejected recipient in some errors (MessageRejected in the
@@ -138,5 +141,5 @@ var addressPattern = regexp.MustCompile(`[^\s@<>,;:"'()\[\]]+@([^\s@<>,;:"'()\[\
 // Unwrap still gives the SDK's error to errors.As.
 type redacted struct{ err error }
 
-func (r redacted) Error() string { return addressPattern.ReplaceAllString(r.err.Error(), "...@$1") }
+func (r redacted) Error() string { return addressPattern().ReplaceAllString(r.err.Error(), "...@$1") }
 func (r redacted) Unwrap() error { return r.err }
