@@ -9,9 +9,9 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/pufinid/pufinid-api/shared/apierror"
+	"github.com/pufinid/pufinid-api/shared/pufinid"
 	"github.com/pufinid/pufinid-api/shared/store"
 	"github.com/pufinid/pufinid-api/shared/token"
 	"github.com/pufinid/pufinid-api/shared/web"
@@ -60,7 +60,7 @@ func handleGet(d Deps) http.Handler {
 			web.Error(w, r, err)
 			return
 		}
-		id, ok := canonicalUUID(r.PathValue("id"))
+		id, ok := pufinid.ParseID(r.PathValue("id"))
 		if !ok {
 			web.Error(w, r, apierror.NotFoundErr())
 			return
@@ -91,26 +91,4 @@ func organizationOf(ctx context.Context, st *store.Store, userID string) (string
 		return "", token.UserGone(err)
 	}
 	return acct.User.OrganizationID, nil
-}
-
-// canonicalUUID returns s in the lowercase 8-4-4-4-12 form design ids are
-// stored in, or false when s is not a UUID in that form (any case) and so
-// cannot name a design (DRF answers such ids 404, not 400).
-func canonicalUUID(s string) (string, bool) {
-	if len(s) != 36 {
-		return "", false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case i == 8 || i == 13 || i == 18 || i == 23:
-			if c != '-' {
-				return "", false
-			}
-		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
-		default:
-			return "", false
-		}
-	}
-	return strings.ToLower(s), true
 }

@@ -35,7 +35,7 @@ const (
 	msgConfirmed    = "Your email address is confirmed."
 	msgConfirmSent  = "If this address belongs to an account that is not confirmed yet, a confirmation email is on its way."
 	msgResetSent    = "If this address belongs to an account, an email with a link to reset the password is on its way."
-	noAccountUserID = "00000000-0000-0000-0000-000000000000" // the nil UUID: newUUID never makes it
+	noAccountUserID = "00000000-0000-0000-0000-000000000000" // the nil UUID: pufinid.NewID never makes it
 )
 
 // newEmailToken makes a token for p: the secret for the email and what

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"sync"
@@ -140,7 +139,7 @@ func (h *handler) signup(w http.ResponseWriter, r *http.Request) {
 	}
 
 	u := s.user
-	if u.ID, err = newUUID(h.Rand); err != nil {
+	if u.ID, err = pufinid.NewID(h.Rand); err != nil {
 		web.Error(w, r, err)
 		return
 	}
@@ -213,15 +212,4 @@ func acceptances(in *web.Input, slugs []string, current []pufinid.Term, now time
 		}
 	}
 	return out
-}
-
-// newUUID is a random (version 4) UUID read from rnd.
-func newUUID(rnd io.Reader) (string, error) {
-	var b [16]byte
-	if _, err := io.ReadFull(rnd, b[:]); err != nil {
-		return "", fmt.Errorf("user id: %w", err)
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
 }
