@@ -22,6 +22,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -189,6 +190,18 @@ func prepare(ctx context.Context, root string, r *replay.Replayer) ([]*subject, 
 // emulator execs the bootstrap, which initializes, fetches the event and
 // answers.
 func coldStart(ctx context.Context, rie string, s *subject) (time.Duration, error) {
+	for try := 1; ; try++ {
+		d, err := coldStartOnce(ctx, rie, s)
+		// The function never ran (a port race in the emulator, not the
+		// function's doing): not a sample, start it again.
+		if errors.Is(err, lambdarun.ErrUnreachable) && try < 3 {
+			continue
+		}
+		return d, err
+	}
+}
+
+func coldStartOnce(ctx context.Context, rie string, s *subject) (time.Duration, error) {
 	p, err := lambdarun.Start(ctx, lambdarun.Config{RIE: rie, Bootstrap: s.bootstrap, Env: s.env})
 	if err != nil {
 		return 0, err
@@ -214,13 +227,21 @@ func warm(ctx context.Context, rie string, subjects []*subject, n int) error {
 		}
 	}()
 	for i, s := range subjects {
-		p, err := lambdarun.Start(ctx, lambdarun.Config{RIE: rie, Bootstrap: s.bootstrap, Env: s.env})
-		if err != nil {
-			return fmt.Errorf("%s: %w", s.name, err)
-		}
-		procs[i] = p
-		if _, err := p.Invoke(ctx, s.event); err != nil { // the cold one, not counted
-			return fmt.Errorf("%s: %w", s.name, err)
+		for try := 1; ; try++ {
+			p, err := lambdarun.Start(ctx, lambdarun.Config{RIE: rie, Bootstrap: s.bootstrap, Env: s.env})
+			if err != nil {
+				return fmt.Errorf("%s: %w", s.name, err)
+			}
+			_, err = p.Invoke(ctx, s.event) // the cold one, not counted
+			if errors.Is(err, lambdarun.ErrUnreachable) && try < 3 {
+				p.Close()
+				continue
+			}
+			procs[i] = p
+			if err != nil {
+				return fmt.Errorf("%s: %w", s.name, err)
+			}
+			break
 		}
 	}
 	for range n {

@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -159,6 +160,7 @@ type Process struct {
 
 	bootstrap string // absolute, symlinks resolved
 	ports     []int  // reserved until Close
+	tail      tail   // the end of the output
 }
 
 // becomeSubreaper makes this process the reaper of its orphaned
@@ -205,9 +207,6 @@ func Start(ctx context.Context, c Config) (*Process, error) {
 	for k, v := range c.Env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	if c.Output != nil {
-		cmd.Stdout, cmd.Stderr = c.Output, c.Output
-	}
 	// If this process dies, the kernel ends the emulator; the bootstrap
 	// then loses its Runtime API and exits by itself.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -221,6 +220,13 @@ func Start(ctx context.Context, c Config) (*Process, error) {
 		// has, so warm latencies measure the function, not TCP setup.
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}},
 	}
+	// The last lines of output go into errors, so a failed invocation
+	// says what the emulator and the bootstrap printed.
+	out := io.Writer(&p.tail)
+	if c.Output != nil {
+		out = io.MultiWriter(c.Output, &p.tail)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
 	p.Started = time.Now()
 	if err := cmd.Start(); err != nil {
 		release(p.ports...)
@@ -253,9 +259,19 @@ func Start(ctx context.Context, c Config) (*Process, error) {
 	}
 }
 
-// ErrUnreachable is an invocation that did not get an answer from the
-// emulator at all (as when another process took one of its ports).
+// ErrUnreachable is an invocation that never reached the function: the
+// emulator did not answer at all (as when another process took one of its
+// ports), or the bootstrap found no Runtime API to fetch the event from.
+// The function's code did not run, so the invocation can be tried again
+// on a fresh emulator.
 var ErrUnreachable = errors.New("lambdarun: emulator unreachable")
+
+// runtimeAPIRefused is what aws-lambda-go prints when it cannot fetch its
+// first event. The emulator opens its Runtime API in a goroutine while it
+// execs the bootstrap, so on a loaded machine the bootstrap can be first
+// (seen about once in a thousand cold starts on 2 cores); the emulator
+// then answers 502.
+var runtimeAPIRefused = regexp.MustCompile(`failed to get the next invoke: .*/runtime/invocation/next": dial tcp [^ ]+: connect: connection refused`)
 
 // Invoke sends one event and returns the function's response payload.
 // A function error (the emulator's non-200 answer) is an error.
@@ -274,12 +290,16 @@ func (p *Process) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("lambdarun: emulator answered %d: %s", resp.StatusCode, body)
+		out := p.tail.String()
+		if resp.StatusCode == http.StatusBadGateway && runtimeAPIRefused.MatchString(out) {
+			return nil, fmt.Errorf("%w: the bootstrap started before the emulator's Runtime API listened\noutput:\n%s", ErrUnreachable, out)
+		}
+		return nil, fmt.Errorf("lambdarun: emulator answered %d: %s\noutput:\n%s", resp.StatusCode, body, out)
 	}
 	// A function that returned an error, or panicked, comes back as 200
 	// with an errorMessage/errorType payload.
 	if bytes.HasPrefix(bytes.TrimSpace(body), []byte(`{"errorMessage"`)) {
-		return nil, fmt.Errorf("lambdarun: function error: %s", body)
+		return nil, fmt.Errorf("lambdarun: function error: %s\noutput:\n%s", body, p.tail.String())
 	}
 	return body, nil
 }
@@ -405,4 +425,28 @@ func release(ports ...int) {
 	for _, p := range ports {
 		delete(reserved.ports, p)
 	}
+}
+
+// tail keeps the last tailSize bytes written to it.
+type tail struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+const tailSize = 4 << 10
+
+func (t *tail) Write(b []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, b...)
+	if over := len(t.buf) - tailSize; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	return len(b), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
 }

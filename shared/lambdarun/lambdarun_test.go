@@ -3,6 +3,8 @@ package lambdarun
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -98,14 +100,7 @@ func TestFunctionsLinkOnlyWhatTheirGroupNeeds(t *testing.T) {
 	}
 	for id, dir := range fns {
 		t.Run(id, func(t *testing.T) {
-			cmd := exec.Command("go", "list", "-deps", "-tags", "lambda.norpc", "./"+dir)
-			cmd.Dir = root
-			cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("go list -deps ./%s: %v", dir, err)
-			}
-			deps := strings.Fields(string(out))
+			deps := linkedPackages(t, root, dir)
 			for _, f := range forbidden {
 				if f == "github.com/aws/aws-sdk-go-v2/service/sesv2" && id == "UsersFunction" {
 					if !slices.Contains(deps, f) {
@@ -125,6 +120,44 @@ func TestFunctionsLinkOnlyWhatTheirGroupNeeds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The AWS SDK's schema-based serialization, from dynamodb v1.69.0 and
+// sesv2 v1.75.0 on, gives each service a schemas package whose variables
+// describe every shape of the service's model and are all built when the
+// process starts: 0.55 ms and 580 kB for DynamoDB, as much again for SES
+// (GODEBUG=inittrace=1), whichever operations the function calls. That
+// put the users function's cold start over its budget, so go.mod keeps
+// the clients at their releases before it. An upgrade that brings the
+// schemas back fails here: measure it with make bench-lambda first.
+func TestFunctionsLinkNoSDKSchemas(t *testing.T) {
+	root := mustRoot(t)
+	fns, err := Functions(context.Background(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, dir := range fns {
+		t.Run(id, func(t *testing.T) {
+			for _, d := range linkedPackages(t, root, dir) {
+				if strings.HasPrefix(d, "github.com/aws/aws-sdk-go-v2/service/") && strings.HasSuffix(d, "/schemas") {
+					t.Errorf("%s links %s, which builds its whole service model at init: see go.mod", id, d)
+				}
+			}
+		})
+	}
+}
+
+// linkedPackages lists the packages a function's Lambda build links.
+func linkedPackages(t *testing.T, root, dir string) []string {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-deps", "-tags", "lambda.norpc", "./"+dir)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -deps ./%s: %v", dir, err)
+	}
+	return strings.Fields(string(out))
 }
 
 var hello struct {
@@ -217,5 +250,54 @@ func TestInvokeReportsAFunctionError(t *testing.T) {
 	// Not an event the handler can decode: aws-lambda-go answers an error payload.
 	if out, err := p.Invoke(ctx, []byte(`"not an object"`)); err == nil {
 		t.Fatalf("invoke succeeded with %s; want the function's error", out)
+	}
+}
+
+// A bootstrap that finds no Runtime API (the emulator's race, forced here
+// by pointing aws-lambda-go at a closed port) never ran the function:
+// Invoke says so with ErrUnreachable, which callers may retry, and shows
+// the output. A bootstrap that fails for its own reasons is not retried.
+func TestInvokeTellsARuntimeAPIRaceFromAFailedInit(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the Runtime Interface Emulator runs on Linux")
+	}
+	root := mustRoot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rie, bin := mustHello(ctx, t, root)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String()
+	l.Close()
+	for _, c := range []struct {
+		name, script string
+		unreachable  bool
+	}{
+		{"no Runtime API", "AWS_LAMBDA_RUNTIME_API=" + closed + " exec " + bin, true},
+		{"init fails", "echo 'startup failed' >&2; exit 1", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			wrapper := filepath.Join(t.TempDir(), "bootstrap")
+			if err := os.WriteFile(wrapper, []byte("#!/bin/sh\n"+c.script+"\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			p, err := Start(ctx, Config{RIE: rie, Bootstrap: wrapper})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			_, err = p.Invoke(ctx, []byte(`{}`))
+			if err == nil {
+				t.Fatal("invoke succeeded")
+			}
+			if errors.Is(err, ErrUnreachable) != c.unreachable {
+				t.Errorf("errors.Is(err, ErrUnreachable) = %v, want %v: %v", !c.unreachable, c.unreachable, err)
+			}
+			if !strings.Contains(err.Error(), "(rapid)") {
+				t.Errorf("the error does not show the emulator's output: %v", err)
+			}
+		})
 	}
 }
