@@ -192,14 +192,21 @@ func mustHello(ctx context.Context, t *testing.T, root string) (rie, bin string)
 	return hello.rie, hello.bin
 }
 
-func TestProcessRunsABootstrapUnderTheEmulator(t *testing.T) {
+// mustEmulator skips where the emulator cannot run and returns the
+// emulator, the hello-world bootstrap and a context for the test.
+func mustEmulator(t *testing.T) (ctx context.Context, rie, bin string) {
+	t.Helper()
 	if runtime.GOOS != "linux" {
 		t.Skip("the Runtime Interface Emulator runs on Linux")
 	}
-	root := mustRoot(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	rie, bin := mustHello(ctx, t, root)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	t.Cleanup(cancel)
+	rie, bin = mustHello(ctx, t, mustRoot(t))
+	return ctx, rie, bin
+}
+
+func TestProcessRunsABootstrapUnderTheEmulator(t *testing.T) {
+	ctx, rie, bin := mustEmulator(t)
 	p, err := Start(ctx, Config{RIE: rie, Bootstrap: bin, Env: map[string]string{"AWS_LAMBDA_FUNCTION_NAME": "hello"}})
 	if err != nil {
 		t.Fatal(err)
@@ -238,10 +245,7 @@ func TestProcessRunsABootstrapUnderTheEmulator(t *testing.T) {
 }
 
 func TestInvokeReportsAFunctionError(t *testing.T) {
-	root := mustRoot(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	rie, bin := mustHello(ctx, t, root)
+	ctx, rie, bin := mustEmulator(t)
 	p, err := Start(ctx, Config{RIE: rie, Bootstrap: bin})
 	if err != nil {
 		t.Fatal(err)
@@ -258,13 +262,7 @@ func TestInvokeReportsAFunctionError(t *testing.T) {
 // Invoke says so with ErrUnreachable, which callers may retry, and shows
 // the output. A bootstrap that fails for its own reasons is not retried.
 func TestInvokeTellsARuntimeAPIRaceFromAFailedInit(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("the Runtime Interface Emulator runs on Linux")
-	}
-	root := mustRoot(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	rie, bin := mustHello(ctx, t, root)
+	ctx, rie, bin := mustEmulator(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
