@@ -22,7 +22,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -186,33 +185,14 @@ func prepare(ctx context.Context, root string, r *replay.Replayer) ([]*subject, 
 	return subjects, cleanup, nil
 }
 
-// coldStart starts a fresh emulator and times its first invocation: the
-// emulator execs the bootstrap, which initializes, fetches the event and
-// answers.
+// coldStart times a fresh emulator's first invocation: the emulator
+// execs the bootstrap, which initializes, fetches the event and answers.
 func coldStart(ctx context.Context, rie string, s *subject) (time.Duration, error) {
-	for try := 1; ; try++ {
-		d, err := coldStartOnce(ctx, rie, s)
-		// The function never ran (a port race in the emulator, not the
-		// function's doing): not a sample, start it again.
-		if errors.Is(err, lambdarun.ErrUnreachable) && try < 3 {
-			continue
-		}
-		return d, err
-	}
-}
-
-func coldStartOnce(ctx context.Context, rie string, s *subject) (time.Duration, error) {
-	p, err := lambdarun.Start(ctx, lambdarun.Config{RIE: rie, Bootstrap: s.bootstrap, Env: s.env})
+	p, out, d, err := lambdarun.Cold(ctx, lambdarun.Config{RIE: rie, Bootstrap: s.bootstrap, Env: s.env}, s.event)
 	if err != nil {
 		return 0, err
 	}
-	defer p.Close()
-	start := time.Now()
-	out, err := p.Invoke(ctx, s.event)
-	d := time.Since(start)
-	if err != nil {
-		return 0, err
-	}
+	p.Close()
 	return d, answered(out)
 }
 
@@ -227,22 +207,11 @@ func warm(ctx context.Context, rie string, subjects []*subject, n int) error {
 		}
 	}()
 	for i, s := range subjects {
-		for try := 1; ; try++ {
-			p, err := lambdarun.Start(ctx, lambdarun.Config{RIE: rie, Bootstrap: s.bootstrap, Env: s.env})
-			if err != nil {
-				return fmt.Errorf("%s: %w", s.name, err)
-			}
-			_, err = p.Invoke(ctx, s.event) // the cold one, not counted
-			if errors.Is(err, lambdarun.ErrUnreachable) && try < 3 {
-				p.Close()
-				continue
-			}
-			procs[i] = p
-			if err != nil {
-				return fmt.Errorf("%s: %w", s.name, err)
-			}
-			break
+		p, _, _, err := lambdarun.Cold(ctx, lambdarun.Config{RIE: rie, Bootstrap: s.bootstrap, Env: s.env}, s.event) // not counted
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
 		}
+		procs[i] = p
 	}
 	for range n {
 		for i, s := range subjects {

@@ -304,6 +304,29 @@ func (p *Process) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 	return body, nil
 }
 
+// Cold starts an emulator and sends it its first event, which makes it
+// exec the bootstrap, as a cold Lambda does; d is how long that invocation
+// took. An attempt that never reached the function (ErrUnreachable) is
+// made again on a fresh emulator, three times at most. The caller closes
+// the process; on error there is none.
+func Cold(ctx context.Context, c Config, event []byte) (p *Process, out []byte, d time.Duration, err error) {
+	for try := 1; ; try++ {
+		if p, err = Start(ctx, c); err != nil {
+			return nil, nil, 0, err
+		}
+		start := time.Now()
+		out, err = p.Invoke(ctx, event)
+		d = time.Since(start)
+		if err == nil {
+			return p, out, d, nil
+		}
+		p.Close()
+		if !errors.Is(err, ErrUnreachable) || try == 3 {
+			return nil, nil, 0, err
+		}
+	}
+}
+
 // BootstrapPID finds the bootstrap process the emulator started (a child
 // of the emulator running the configured binary).
 func (p *Process) BootstrapPID() (int, error) {

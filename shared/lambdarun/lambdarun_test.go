@@ -259,43 +259,59 @@ func TestInvokeReportsAFunctionError(t *testing.T) {
 
 // A bootstrap that finds no Runtime API (the emulator's race, forced here
 // by pointing aws-lambda-go at a closed port) never ran the function:
-// Invoke says so with ErrUnreachable, which callers may retry, and shows
-// the output. A bootstrap that fails for its own reasons is not retried.
-func TestInvokeTellsARuntimeAPIRaceFromAFailedInit(t *testing.T) {
+// Invoke says so with ErrUnreachable and Cold starts it again, three
+// times at most. A bootstrap that fails for its own reasons runs once.
+// Every error shows the emulator's output.
+func TestColdRetriesOnlyWhatNeverReachedTheFunction(t *testing.T) {
 	ctx, rie, bin := mustEmulator(t)
+	noAPI := "export AWS_LAMBDA_RUNTIME_API=" + closedAddr(t)
+	for _, c := range []struct {
+		name, script    string
+		wantStarts      int
+		wantUnreachable bool // with wantErr: errors.Is(err, ErrUnreachable)
+		wantErr         bool
+	}{
+		{"race once", `[ "$(wc -l < "$STARTS")" -gt 1 ] || ` + noAPI + "\nexec " + bin, 2, false, false},
+		{"race every time", noAPI + "\nexec " + bin, 3, true, true},
+		{"init fails", "echo 'startup failed' >&2; exit 1", 1, false, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			starts := filepath.Join(dir, "starts")
+			wrapper := filepath.Join(dir, "bootstrap")
+			script := "#!/bin/sh\nSTARTS=" + starts + "\necho >> \"$STARTS\"\n" + c.script + "\n"
+			if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			p, out, d, err := Cold(ctx, Config{RIE: rie, Bootstrap: wrapper}, []byte(`{"version":"2.0","rawPath":"/"}`))
+			if p != nil {
+				p.Close()
+			}
+			switch {
+			case (err != nil) != c.wantErr:
+				t.Errorf("Cold: %s, %v; want error %v", out, err, c.wantErr)
+			case err == nil && (d <= 0 || !strings.Contains(string(out), "hello")):
+				t.Errorf("Cold: %s in %v", out, d)
+			case err != nil && errors.Is(err, ErrUnreachable) != c.wantUnreachable:
+				t.Errorf("errors.Is(err, ErrUnreachable) = %v, want %v: %v", !c.wantUnreachable, c.wantUnreachable, err)
+			case err != nil && !strings.Contains(err.Error(), "(rapid)"):
+				t.Errorf("the error does not show the emulator's output: %v", err)
+			}
+			b, _ := os.ReadFile(starts)
+			if n := strings.Count(string(b), "\n"); n != c.wantStarts {
+				t.Errorf("the bootstrap started %d times, want %d", n, c.wantStarts)
+			}
+		})
+	}
+}
+
+// closedAddr is a loopback address nothing listens on.
+func closedAddr(t *testing.T) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	closed := l.Addr().String()
-	l.Close()
-	for _, c := range []struct {
-		name, script string
-		unreachable  bool
-	}{
-		{"no Runtime API", "AWS_LAMBDA_RUNTIME_API=" + closed + " exec " + bin, true},
-		{"init fails", "echo 'startup failed' >&2; exit 1", false},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			wrapper := filepath.Join(t.TempDir(), "bootstrap")
-			if err := os.WriteFile(wrapper, []byte("#!/bin/sh\n"+c.script+"\n"), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			p, err := Start(ctx, Config{RIE: rie, Bootstrap: wrapper})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
-			_, err = p.Invoke(ctx, []byte(`{}`))
-			if err == nil {
-				t.Fatal("invoke succeeded")
-			}
-			if errors.Is(err, ErrUnreachable) != c.unreachable {
-				t.Errorf("errors.Is(err, ErrUnreachable) = %v, want %v: %v", !c.unreachable, c.unreachable, err)
-			}
-			if !strings.Contains(err.Error(), "(rapid)") {
-				t.Errorf("the error does not show the emulator's output: %v", err)
-			}
-		})
-	}
+	defer l.Close()
+	return l.Addr().String()
 }

@@ -411,12 +411,6 @@ func (r *Replayer) one(ctx context.Context, ev Event, target string) Result {
 		}
 	}
 	resp, vals, err := r.invoke(ctx, ev, f, target)
-	if errors.Is(err, lambdarun.ErrUnreachable) {
-		// The emulator never answered, so the function never ran: a
-		// port taken by another process between probe and bind. Once
-		// more, on a fresh table.
-		resp, vals, err = r.invoke(ctx, ev, f, target)
-	}
 	if err != nil {
 		res.Err = err
 		return res
@@ -471,15 +465,11 @@ func (r *Replayer) invoke(ctx context.Context, ev Event, f samtemplate.Function,
 			return resp, nil, fmt.Errorf("%s: adapter: %w", ev.Path, err)
 		}
 	case Emulator:
-		p, err := lambdarun.Start(ctx, lambdarun.Config{RIE: r.opts.RIE, Bootstrap: r.bootstraps[f.LogicalID], Env: env, Output: r.opts.Logs})
-		if err != nil {
-			return resp, nil, err
-		}
-		out, err := p.Invoke(ctx, raw)
-		p.Close()
+		p, out, _, err := lambdarun.Cold(ctx, lambdarun.Config{RIE: r.opts.RIE, Bootstrap: r.bootstraps[f.LogicalID], Env: env, Output: r.opts.Logs}, raw)
 		if err != nil {
 			return resp, nil, fmt.Errorf("%s: %w", ev.Path, err)
 		}
+		p.Close()
 		if err := json.Unmarshal(out, &resp); err != nil {
 			return resp, nil, fmt.Errorf("%s: the bootstrap's answer is not an HTTP API response: %w\n%s", ev.Path, err, out)
 		}
