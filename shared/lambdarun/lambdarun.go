@@ -290,11 +290,12 @@ func (p *Process) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		out := p.tail.String()
-		if resp.StatusCode == http.StatusBadGateway && runtimeAPIRefused.MatchString(out) {
-			return nil, fmt.Errorf("%w: the bootstrap started before the emulator's Runtime API listened\noutput:\n%s", ErrUnreachable, out)
+		// The bootstrap's output reaches us through the emulator's, which
+		// may still be on its way when the emulator answers.
+		if resp.StatusCode == http.StatusBadGateway && p.tail.waitFor(runtimeAPIRefused, 500*time.Millisecond) {
+			return nil, fmt.Errorf("%w: the bootstrap started before the emulator's Runtime API listened\noutput:\n%s", ErrUnreachable, p.tail.String())
 		}
-		return nil, fmt.Errorf("lambdarun: emulator answered %d: %s\noutput:\n%s", resp.StatusCode, body, out)
+		return nil, fmt.Errorf("lambdarun: emulator answered %d: %s\noutput:\n%s", resp.StatusCode, body, p.tail.String())
 	}
 	// A function that returned an error, or panicked, comes back as 200
 	// with an errorMessage/errorType payload.
@@ -466,6 +467,18 @@ func (t *tail) Write(b []byte) (int, error) {
 		t.buf = append(t.buf[:0], t.buf[over:]...)
 	}
 	return len(b), nil
+}
+
+// waitFor reports whether re matches the output within timeout.
+func (t *tail) waitFor(re *regexp.Regexp, timeout time.Duration) bool {
+	for deadline := time.Now().Add(timeout); ; time.Sleep(5 * time.Millisecond) {
+		if re.MatchString(t.String()) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
 }
 
 func (t *tail) String() string {
