@@ -145,7 +145,10 @@ func (o *Outbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string][]Stored{"messages": msgs})
+		// Links stay copyable from a terminal: "&token=", not "\u0026token=".
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(map[string][]Stored{"messages": msgs})
 	case http.MethodDelete:
 		o.mu.Lock()
 		kept := o.messages[:0]

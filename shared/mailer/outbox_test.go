@@ -55,7 +55,7 @@ func TestOutboxListsMessagesInLocalStackFormat(t *testing.T) {
 	}
 	want := fmt.Sprintf(`{"messages":[`+
 		`{"Id":%q,"Region":"us-east-1","Destination":{"ToAddresses":["ana@example.com"]},"Source":"no-reply@pufinid.localhost",`+
-		`"Subject":"Confirm your email","Body":{"text_part":"Open https://app.example/confirm?email=ana%%40example.com\u0026token=abc","html_part":"\u003cp\u003eOpen \u003ca href=\"x\"\u003eit\u003c/a\u003e\u003c/p\u003e"},`+
+		`"Subject":"Confirm your email","Body":{"text_part":"Open https://app.example/confirm?email=ana%%40example.com&token=abc","html_part":"<p>Open <a href=\"x\">it</a></p>"},`+
 		`"Timestamp":"2026-06-01T10:30:45"},`+
 		`{"Id":%q,"Region":"us-east-1","Destination":{"ToAddresses":["bo@example.org"]},"Source":"no-reply@pufinid.localhost",`+
 		`"Subject":"Reset","Body":{"text_part":"t","html_part":""},"Timestamp":"2026-06-01T10:30:45"}]}`+"\n",

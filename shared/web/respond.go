@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -9,17 +10,23 @@ import (
 	"github.com/pufinid/pufinid-api/shared/apierror"
 )
 
-// JSON writes v as the JSON body with status.
+// JSON writes v as the JSON body with status. Like DRF's renderer, and
+// unlike json.Marshal, it leaves &, < and > as they are: a page's next
+// link reads "?limit=20&offset=20", not "\u0026offset=20".
 func JSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
+	var body bytes.Buffer
+	enc := json.NewEncoder(&body)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		// Only a programming error gets here: every response type marshals.
 		Logger(r.Context()).Error("encode response", "err", err)
-		status, body = http.StatusInternalServerError, []byte(`{"detail":"A server error occurred."}`)
+		status = http.StatusInternalServerError
+		body.Reset()
+		body.WriteString(`{"detail":"A server error occurred."}`)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	_, _ = w.Write(bytes.TrimSuffix(body.Bytes(), []byte("\n")))
 }
 
 // NoContent answers 204 with no body.
