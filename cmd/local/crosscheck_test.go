@@ -29,11 +29,7 @@ var pending = map[string]string{}
 
 func mustTemplate(tb testing.TB) *samtemplate.Template {
 	tb.Helper()
-	path, err := samtemplate.Find(".")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tmpl, err := samtemplate.Load(path)
+	tmpl, err := samtemplate.LoadModule(".")
 	if err != nil {
 		tb.Fatal(err)
 	}

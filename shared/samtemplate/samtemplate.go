@@ -163,6 +163,15 @@ func Load(path string) (*Template, error) {
 	return t, nil
 }
 
+// LoadModule reads the template.yaml of the module that contains dir.
+func LoadModule(dir string) (*Template, error) {
+	path, err := Find(dir)
+	if err != nil {
+		return nil, err
+	}
+	return Load(path)
+}
+
 // Parse reads a template from YAML.
 func Parse(data []byte) (*Template, error) {
 	parseMu.Lock()

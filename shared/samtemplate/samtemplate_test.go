@@ -17,11 +17,7 @@ import (
 // mustLoad reads the project's real template.yaml.
 func mustLoad(t *testing.T) *samtemplate.Template {
 	t.Helper()
-	path, err := samtemplate.Find(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := samtemplate.Load(path)
+	tmpl, err := samtemplate.LoadModule(".")
 	if err != nil {
 		t.Fatal(err)
 	}
