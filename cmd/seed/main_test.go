@@ -81,7 +81,7 @@ func TestSeedLoadsTheDemoFixtureIntoANewTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := fmt.Sprintf("loaded the demo fixture into table %s at %s: 2 organizations, 4 term versions, 3 FAQ topics, 3 PUF designs, 1 apps profiles\n", w.table, w.endpoint)
+	want := fmt.Sprintf("loaded the demo fixture into table %s at %s: 2 organizations, 4 term versions, 4 FAQ topics, 3 PUF designs, 1 apps profiles\n", w.table, w.endpoint)
 	if out != want {
 		t.Errorf("output %q\nwant   %q", out, want)
 	}

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/smithy-go/middleware"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/pufinid/pufinid-api/shared/embeddeddb"
@@ -71,6 +72,7 @@ func New(tb testing.TB) *Env {
 	table := fmt.Sprintf("pufinid-test-%d", tableSeq.Add(1))
 	st, err := store.Open(context.Background(), store.Options{
 		Table: table, Endpoint: db.URL, Counter: counter, MaxAttempts: 1, Now: clock.Now,
+		APIOptions: []func(*middleware.Stack) error{refuseEmptyCollections(tb)},
 	})
 	if err != nil {
 		tb.Fatal(err)

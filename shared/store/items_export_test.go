@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // Items returns every item of the table as JSON (keys sorted), the list
@@ -35,4 +36,66 @@ func (s *Store) Items(ctx context.Context) ([]string, error) {
 	}
 	slices.Sort(out)
 	return out, nil
+}
+
+// RawItems returns every item of the table as DynamoDB's typed JSON
+// ({"S": ...}, {"M": {...}}, and {"?": null} for a value of no type), the
+// list sorted: unlike Items, it shows an empty map or list as what it is,
+// and a value that lost its type as such.
+func (s *Store) RawItems(ctx context.Context) ([]string, error) {
+	var out []string
+	p := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{TableName: aws.String(s.table), ConsistentRead: aws.Bool(true)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range page.Items {
+			b, err := json.Marshal(typedMap(it))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, string(b))
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func typedMap(m map[string]types.AttributeValue) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = typed(v)
+	}
+	return out
+}
+
+func typed(v types.AttributeValue) map[string]any {
+	switch v := v.(type) {
+	case *types.AttributeValueMemberS:
+		return map[string]any{"S": v.Value}
+	case *types.AttributeValueMemberN:
+		return map[string]any{"N": v.Value}
+	case *types.AttributeValueMemberB:
+		return map[string]any{"B": v.Value}
+	case *types.AttributeValueMemberBOOL:
+		return map[string]any{"BOOL": v.Value}
+	case *types.AttributeValueMemberNULL:
+		return map[string]any{"NULL": v.Value}
+	case *types.AttributeValueMemberSS:
+		return map[string]any{"SS": v.Value}
+	case *types.AttributeValueMemberNS:
+		return map[string]any{"NS": v.Value}
+	case *types.AttributeValueMemberBS:
+		return map[string]any{"BS": v.Value}
+	case *types.AttributeValueMemberM:
+		return map[string]any{"M": typedMap(v.Value)}
+	case *types.AttributeValueMemberL:
+		l := make([]any, len(v.Value))
+		for i, e := range v.Value {
+			l[i] = typed(e)
+		}
+		return map[string]any{"L": l}
+	}
+	return map[string]any{"?": nil}
 }

@@ -18,15 +18,49 @@ import (
 
 type item = map[string]types.AttributeValue
 
-// marshal lays v out under k.
+// marshal lays v out under k. Every item the store writes is made here,
+// and none holds an empty map or list: an empty collection is left out (a
+// missing attribute decodes to a nil map or slice, which every reader
+// treats as empty). The table stores the same data either way, and the
+// embedded store (minidyn v0.8.2) cannot keep them: its rollback of a
+// cancelled transaction copies the whole table and turns every empty M or
+// L into a value of no type, after which each Query of the table fails.
 func marshal(k key, v any) (item, error) {
 	it, err := attributevalue.MarshalMap(v)
 	if err != nil {
 		return nil, err
 	}
+	dropEmptyCollections(it)
 	it[AttrPK] = &types.AttributeValueMemberS{Value: k.PK}
 	it[AttrSK] = &types.AttributeValueMemberS{Value: k.SK}
 	return it, nil
+}
+
+// dropEmptyCollections removes the empty maps and lists of m, at any depth;
+// inside a list, where leaving one out would move the others, an empty
+// collection becomes NULL, which decodes the same.
+func dropEmptyCollections(m map[string]types.AttributeValue) {
+	for name, v := range m {
+		if emptyCollection(v) {
+			delete(m, name)
+		}
+	}
+}
+
+func emptyCollection(v types.AttributeValue) bool {
+	switch v := v.(type) {
+	case *types.AttributeValueMemberM:
+		dropEmptyCollections(v.Value)
+		return len(v.Value) == 0
+	case *types.AttributeValueMemberL:
+		for i, e := range v.Value {
+			if emptyCollection(e) {
+				v.Value[i] = &types.AttributeValueMemberNULL{Value: true}
+			}
+		}
+		return len(v.Value) == 0
+	}
+	return false
 }
 
 func (k key) av() item {

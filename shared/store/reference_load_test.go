@@ -34,9 +34,9 @@ func TestSaveReferenceOverwritesByKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 2 organizations, 4 term versions, 3 topics, 3 designs, and the apps
-	// profile's base, group and QR-code items.
-	const demoItems = 15
+	// 2 organizations, 4 term versions, 4 topics, 3 designs, and the apps
+	// profile's base, its two group items and one QR-code item.
+	const demoItems = 17
 	cases := []struct {
 		name   string
 		second func(pufinid.Reference) pufinid.Reference

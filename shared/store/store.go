@@ -43,6 +43,10 @@ type Options struct {
 	// Getenv is where AWS_REGION and Lambda's credentials are read from;
 	// os.Getenv if nil.
 	Getenv func(string) string
+	// APIOptions are added to the DynamoDB client's middleware stack, after
+	// the store's own: how tools inject faults into, or check, the real
+	// SDK calls the store makes.
+	APIOptions []func(*middleware.Stack) error
 }
 
 // Open builds the DynamoDB client. It makes no network call: credentials and
@@ -77,6 +81,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		if o.Counter != nil {
 			do.APIOptions = append(do.APIOptions, countRequests(o.Counter))
 		}
+		do.APIOptions = append(do.APIOptions, o.APIOptions...)
 	})
 	return New(client, o.Table, o.Now), nil
 }
