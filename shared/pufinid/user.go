@@ -10,8 +10,8 @@ import (
 // at signup so that reading a user is one request.
 type User struct {
 	ID                   string          `dynamodbav:"id"`
-	FirstName            string          `dynamodbav:"first_name"`
-	LastName             string          `dynamodbav:"last_name"`
+	FirstName            *string         `dynamodbav:"first_name"` // null only after a PUT that sets it so
+	LastName             *string         `dynamodbav:"last_name"`
 	Username             *string         `dynamodbav:"username"`
 	Email                string          `dynamodbav:"email"`
 	IsVerified           bool            `dynamodbav:"is_verified"`

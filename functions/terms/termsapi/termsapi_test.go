@@ -43,7 +43,7 @@ func setup(t testing.TB) (*apitest.Env, *apitest.Client) {
 // mustUser creates a user who accepted acc and returns an access token for them.
 func mustUser(t testing.TB, env *apitest.Env, id string, acc ...pufinid.Acceptance) string {
 	t.Helper()
-	u := pufinid.User{ID: id, FirstName: "Ada", LastName: "Lovelace", Email: id + "@example.com",
+	u := pufinid.User{ID: id, FirstName: new("Ada"), LastName: new("Lovelace"), Email: id + "@example.com",
 		OrganizationName: "Demo", CreatedAt: env.Clock.Now()}
 	if err := env.Store.CreateUser(context.Background(), u, acc); err != nil {
 		t.Fatal(err)

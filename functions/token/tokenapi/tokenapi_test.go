@@ -67,7 +67,7 @@ func withHash(h string) userOpt { return func(u *pufinid.User) { u.PasswordHash 
 func mustUser(t testing.TB, env *apitest.Env, id string, opts ...userOpt) pufinid.User {
 	t.Helper()
 	name := id
-	u := pufinid.User{ID: id, Email: id + "@example.com", Username: &name, FirstName: "F", LastName: "L",
+	u := pufinid.User{ID: id, Email: id + "@example.com", Username: &name, FirstName: new("F"), LastName: new("L"),
 		PasswordHash: hashOf(t, pw), AccessTokenLifetime: 300, RefreshTokenLifetime: 86400, CreatedAt: env.Clock.Now()}
 	for _, o := range opts {
 		o(&u)

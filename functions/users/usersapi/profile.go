@@ -13,10 +13,10 @@ import (
 	"github.com/pufinid/pufinid-api/shared/web"
 )
 
-// Field rules from the seed. Names are required and never null (the seed
-// writes PUT's names as "string or null" but also requires them, and a user
-// without a name is not something the model has); the optional fields take
-// null and, as Django's CharField(blank=True) does, an empty string.
+// Field rules from the seed. Signup requires both names; PUT requires every
+// field but takes null for each, names included (the seed's "string or
+// null"); PATCH takes no nulls. The optional fields also take, as Django's
+// CharField(blank=True) does, an empty string.
 var (
 	nameRule     = web.Str{Required: true, Min: 2, Max: 100}
 	optionalRule = web.Str{AllowNull: true, AllowBlank: true, Max: 20}
@@ -85,14 +85,14 @@ func (h *handler) update(w http.ResponseWriter, r *http.Request, full bool) {
 		if !full && !in.Has(f.json) {
 			continue
 		}
-		rule := nameRule
-		if !f.name {
-			rule = optionalRule
-			rule.Required, rule.AllowNull = full, full
+		rule := optionalRule
+		if f.name {
+			rule = nameRule
 		}
+		rule.Required, rule.AllowNull = full, full
 		if s, ok := in.String(f.json, rule); ok {
 			set[f.field] = &s
-		} else if !f.name && full && in.IsNull(f.json) {
+		} else if full && in.IsNull(f.json) {
 			set[f.field] = nil
 		}
 	}

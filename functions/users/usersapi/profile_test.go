@@ -115,8 +115,6 @@ func TestPutReplacesTheChangeableFields(t *testing.T) {
 		{"every field is required", map[string]any{}, map[string]string{"first_name": "required", "last_name": "required",
 			"phone": "required", "postcode": "required", "country": "required", "gender": "required", "age": "required"}},
 		{"an optional field missing", with(map[string]any{"age": "<absent>"}), map[string]string{"age": "This field is required."}},
-		{"null names", with(map[string]any{"first_name": nil, "last_name": nil}),
-			map[string]string{"first_name": "This field may not be null.", "last_name": "This field may not be null."}},
 		{"names out of bounds", with(map[string]any{"first_name": "A", "last_name": strings.Repeat("k", 101)}),
 			map[string]string{"first_name": "at least 2", "last_name": "no more than 100"}},
 		{"optional field over 20", with(map[string]any{"country": strings.Repeat("c", 21)}), map[string]string{"country": "no more than 20"}},
@@ -126,7 +124,7 @@ func TestPutReplacesTheChangeableFields(t *testing.T) {
 			expectFields(t, fieldErrors(t, w.c.Do(http.MethodPut, "/v1/users/me/", tc.body, apitest.Bearer(u.access))), tc.want)
 		})
 	}
-	if got := w.me(t, u.access); got.FirstName != "Ada" || got.Phone == nil || *got.Phone != "123" {
+	if got := w.me(t, u.access); deref(got.FirstName) != "Ada" || got.Phone == nil || *got.Phone != "123" {
 		t.Fatalf("a refused PUT changed the user: %+v", got)
 	}
 
@@ -139,7 +137,7 @@ func TestPutReplacesTheChangeableFields(t *testing.T) {
 		}
 		var got usersapi.User
 		resp.JSON(t, &got)
-		want := usersapi.User{ID: u.ID, FirstName: "Augusta", LastName: "King", Username: u.Username, Email: "ada@example.com",
+		want := usersapi.User{ID: u.ID, FirstName: new("Augusta"), LastName: new("King"), Username: u.Username, Email: "ada@example.com",
 			TermsNotAccepted: []string{"privacy", "tos"}, Postcode: new("W1"), Country: new("UK"), Gender: new(""),
 			OrganizationName: "Demo", Theme: demoTheme}
 		if describe(got) != describe(want) {
@@ -147,6 +145,29 @@ func TestPutReplacesTheChangeableFields(t *testing.T) {
 		}
 		if again := w.me(t, u.access); describe(again) != describe(got) {
 			t.Fatalf("GET me %v differs from the PUT answer %v", describe(again), describe(got))
+		}
+	})
+
+	t.Run("names may be null, as the seed says", func(t *testing.T) {
+		resp := w.c.Do(http.MethodPut, "/v1/users/me/", with(map[string]any{"first_name": nil, "last_name": nil}), apitest.Bearer(u.access))
+		if resp.Status != http.StatusOK {
+			t.Fatalf("%d %s", resp.Status, resp.Body)
+		}
+		body := resp.Map(t)
+		if v, ok := body["first_name"]; !ok || v != nil {
+			t.Fatalf("first_name %v (present %v), want null", v, ok)
+		}
+		if v, ok := body["last_name"]; !ok || v != nil {
+			t.Fatalf("last_name %v (present %v), want null", v, ok)
+		}
+		if again := w.me(t, u.access); again.FirstName != nil || again.LastName != nil {
+			t.Fatalf("GET me after a PUT of null names: %s", describe(again))
+		}
+		// A password change still checks similarity without the names.
+		resp = w.c.Do(http.MethodPost, "/v1/users/change-password/", map[string]any{"old_password": strongPassword,
+			"new_password": "Another-Long-Passphrase-7", "new_password_confirm": "Another-Long-Passphrase-7"}, apitest.Bearer(u.access))
+		if resp.Status != http.StatusOK {
+			t.Fatalf("change password after null names: %d %s", resp.Status, resp.Body)
 		}
 	})
 }
@@ -160,7 +181,7 @@ func describe(u usersapi.User) string {
 		return fmt.Sprintf("%q", *p)
 	}
 	return fmt.Sprintf("{id %s %s %s user %s %s verified %v phone %s postcode %s country %s gender %s age %s org %s theme %s terms %v}",
-		u.ID, u.FirstName, u.LastName, s(u.Username), u.Email, u.IsVerified, s(u.Phone), s(u.Postcode), s(u.Country),
+		u.ID, s(u.FirstName), s(u.LastName), s(u.Username), u.Email, u.IsVerified, s(u.Phone), s(u.Postcode), s(u.Country),
 		s(u.Gender), s(u.Age), u.OrganizationName, u.Theme, u.TermsNotAccepted)
 }
 
@@ -175,11 +196,11 @@ func TestPatchChangesTheFieldsGiven(t *testing.T) {
 		want   map[string]string
 	}{
 		{"one field", map[string]any{"age": "37"}, 200, func(g usersapi.User) bool {
-			return *g.Age == "37" && *g.Phone == "123" && g.FirstName == "Ada"
+			return *g.Age == "37" && *g.Phone == "123" && deref(g.FirstName) == "Ada"
 		}, nil},
 		{"an empty body changes nothing", map[string]any{}, 200, func(g usersapi.User) bool { return *g.Age == "37" }, nil},
 		{"names and a blank optional field", map[string]any{"first_name": "Augusta", "phone": ""}, 200, func(g usersapi.User) bool {
-			return g.FirstName == "Augusta" && *g.Phone == "" && g.LastName == "Lovelace"
+			return deref(g.FirstName) == "Augusta" && *g.Phone == "" && deref(g.LastName) == "Lovelace"
 		}, nil},
 		{"read-only fields are ignored", map[string]any{"email": "x@example.com", "is_verified": true, "terms_not_accepted": []string{}},
 			200, func(g usersapi.User) bool {
@@ -232,7 +253,7 @@ func TestUpdatesOfOthersOrOfDeletedUsers(t *testing.T) {
 			})
 		}
 	}
-	if got := w.me(t, bob.access); got.FirstName != "Ada" {
+	if got := w.me(t, bob.access); deref(got.FirstName) != "Ada" {
 		t.Fatalf("bob changed: %s", describe(got))
 	}
 	// The update is conditional on the user: no profile appears for the ghost.

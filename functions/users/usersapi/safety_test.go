@@ -59,7 +59,7 @@ func TestOutageIs503AndChangesNothing(t *testing.T) {
 		t.Errorf("%d emails sent during the outage", n-mails)
 	}
 	got := w.me(t, u.access)
-	if got.FirstName != "Ada" || got.IsVerified {
+	if deref(got.FirstName) != "Ada" || got.IsVerified {
 		t.Errorf("the user changed: %s", describe(got))
 	}
 	if !w.passwordIs(t, u.ID, strongPassword) || !w.refreshTokenLives(t, u.ID, jti) {

@@ -41,8 +41,9 @@ type signupInput struct {
 // readSignup reads every field, recording each problem in in.Errs.
 func readSignup(in *web.Input) signupInput {
 	var s signupInput
-	s.user.FirstName, _ = in.String("first_name", nameRule)
-	s.user.LastName, _ = in.String("last_name", nameRule)
+	first, _ := in.String("first_name", nameRule)
+	last, _ := in.String("last_name", nameRule)
+	s.user.FirstName, s.user.LastName = &first, &last
 	if name, ok := in.String("username", web.Str{AllowNull: true, Min: 2, Max: 100}); ok {
 		if msg := usernameProblem(name); msg != "" {
 			in.Errs.Add("username", msg)
@@ -99,10 +100,12 @@ func usernameProblem(name string) string {
 
 // passwordAttrs are the user's fields a password must not resemble.
 func passwordAttrs(u pufinid.User) map[string]string {
-	attrs := map[string]string{
-		password.AttrFirstName: u.FirstName,
-		password.AttrLastName:  u.LastName,
-		password.AttrEmail:     u.Email,
+	attrs := map[string]string{password.AttrEmail: u.Email}
+	if u.FirstName != nil {
+		attrs[password.AttrFirstName] = *u.FirstName
+	}
+	if u.LastName != nil {
+		attrs[password.AttrLastName] = *u.LastName
 	}
 	if u.Username != nil {
 		attrs[password.AttrUsername] = *u.Username

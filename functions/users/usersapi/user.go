@@ -14,8 +14,8 @@ import (
 // User is the user body every user route answers.
 type User struct {
 	ID               string          `json:"id"`
-	FirstName        string          `json:"first_name"`
-	LastName         string          `json:"last_name"`
+	FirstName        *string         `json:"first_name"`
+	LastName         *string         `json:"last_name"`
 	Username         *string         `json:"username"`
 	Email            string          `json:"email"`
 	TermsNotAccepted []string        `json:"terms_not_accepted"`
