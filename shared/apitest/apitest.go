@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,6 +25,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+	"github.com/pufinid/pufinid-api/shared/ddbfault"
 	"github.com/pufinid/pufinid-api/shared/embeddeddb"
 	"github.com/pufinid/pufinid-api/shared/gateway"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
@@ -54,25 +56,47 @@ func DB(tb testing.TB) *embeddeddb.DB {
 
 // Env is one test's world: a fresh table, a clock, a token issuer.
 type Env struct {
-	TB       testing.TB
-	DB       *embeddeddb.DB
-	Store    *store.Store
+	TB    testing.TB
+	DB    *embeddeddb.DB
+	Store *store.Store
+	// Inspect is a second client of Store's table, never given faults, for
+	// tests to look at the table with.
+	Inspect  *store.Store
 	Requests *atomic.Int64 // DynamoDB requests sent through Store
-	Tokens   *token.Issuer
-	Clock    *Clock
-	Log      *slog.Logger
+	// Faults injects DynamoDB's transient answers into Store's calls when
+	// PUFINID_DYNAMODB_FAULTS is set (the test suite's fault run); nil
+	// otherwise.
+	Faults *ddbfault.Injector
+	Tokens *token.Issuer
+	Clock  *Clock
+	Log    *slog.Logger
 }
 
 // New returns an Env with an empty table of its own.
 func New(tb testing.TB) *Env {
 	tb.Helper()
+	return newEnv(tb, faultsFromEnv(tb, tableSeq.Load()))
+}
+
+// NewFaulty is New with faults injected into Store's calls as sp says,
+// whatever the environment. Inspect reads the same table without them.
+func NewFaulty(tb testing.TB, sp ddbfault.Spec) *Env {
+	tb.Helper()
+	return newEnv(tb, ddbfault.New(sp))
+}
+
+func newEnv(tb testing.TB, faults *ddbfault.Injector) *Env {
+	tb.Helper()
 	db := DB(tb)
 	clock := NewClock(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
 	counter := new(atomic.Int64)
 	table := fmt.Sprintf("pufinid-test-%d", tableSeq.Add(1))
+	apiOptions := []func(*middleware.Stack) error{refuseEmptyCollections(tb)}
+	if faults != nil {
+		apiOptions = append(apiOptions, faults.Install)
+	}
 	st, err := store.Open(context.Background(), store.Options{
-		Table: table, Endpoint: db.URL, Counter: counter, MaxAttempts: 1, Now: clock.Now,
-		APIOptions: []func(*middleware.Stack) error{refuseEmptyCollections(tb)},
+		Table: table, Endpoint: db.URL, Counter: counter, Now: clock.Now, APIOptions: apiOptions,
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -80,12 +104,42 @@ func New(tb testing.TB) *Env {
 	if err := st.CreateTable(context.Background()); err != nil {
 		tb.Fatal(err)
 	}
+	inspect, err := store.Open(context.Background(), store.Options{Table: table, Endpoint: db.URL, Now: clock.Now})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	tokens, err := token.NewIssuer([]byte(SigningKey), clock.Now)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &Env{TB: tb, DB: db, Store: st, Requests: counter, Tokens: tokens, Clock: clock,
+	return &Env{TB: tb, DB: db, Store: st, Inspect: inspect, Requests: counter, Faults: faults, Tokens: tokens, Clock: clock,
 		Log: slog.New(slog.NewJSONHandler(&tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+}
+
+// RequestsMatch reports whether n DynamoDB requests are the want a test
+// expects. Under injected faults the store asks again for what DynamoDB
+// left unprocessed, reads pages cut short and repeats transactions
+// cancelled by conflicts, so there it only needs at least want.
+func (e *Env) RequestsMatch(n, want int64) bool {
+	if e.Faults != nil {
+		return n >= want
+	}
+	return n == want
+}
+
+// faultsFromEnv is the injector PUFINID_DYNAMODB_FAULTS asks for, seeded
+// per table so that each test's faults repeat; nil when it is unset.
+func faultsFromEnv(tb testing.TB, seq int64) *ddbfault.Injector {
+	spec := os.Getenv(ddbfault.EnvSpec)
+	if spec == "" {
+		return nil
+	}
+	sp, err := ddbfault.ParseSpec(spec)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sp.Seed += uint64(seq)
+	return ddbfault.New(sp)
 }
 
 // Load writes reference data.

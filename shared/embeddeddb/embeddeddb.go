@@ -5,10 +5,15 @@
 package embeddeddb
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"time"
 
@@ -34,7 +39,7 @@ func Start(addr string) (*DB, error) {
 		return nil, err
 	}
 	srv := miniserver.NewServer()
-	hs := &http.Server{Handler: serializeTableChanges(srv), ReadHeaderTimeout: 5 * time.Second}
+	hs := &http.Server{Handler: serializeTableChanges(idempotentTransactions(srv)), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			panic("embeddeddb: " + err.Error())
@@ -86,4 +91,80 @@ func (db *DB) FailTable(table string) {
 // RecoverTable ends FailTable.
 func (db *DB) RecoverTable(table string) {
 	db.Server.EmulateFailureForTable(table, miniserver.FailureConditionNone)
+}
+
+// idempotencyWindow is how long DynamoDB remembers a ClientRequestToken.
+const idempotencyWindow = 10 * time.Minute
+
+// idempotentTransactions gives TransactWriteItems the idempotency DynamoDB
+// documents and minidyn v0.8.2 lacks: a request that repeats the
+// ClientRequestToken of one that succeeded within the last 10 minutes gets
+// that success again and changes nothing; with other parameters it gets
+// IdempotentParameterMismatchException. The SDK sets a token on every
+// transaction and keeps it across its retries, so a transaction whose
+// answer was lost after it committed is not applied twice, on AWS as here.
+func idempotentTransactions(next http.Handler) http.Handler {
+	type done struct {
+		sum    [32]byte
+		header http.Header
+		body   []byte
+		at     time.Time
+	}
+	var (
+		mu   sync.Mutex
+		seen = map[string]done{}
+	)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Amz-Target") != "DynamoDB_20120810.TransactWriteItems" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		var in struct{ ClientRequestToken string }
+		_ = json.Unmarshal(body, &in)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if in.ClientRequestToken == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		sum, now := sha256.Sum256(body), time.Now()
+		mu.Lock()
+		for tok, d := range seen {
+			if now.Sub(d.at) > idempotencyWindow {
+				delete(seen, tok)
+			}
+		}
+		d, ok := seen[in.ClientRequestToken]
+		mu.Unlock()
+		switch {
+		case ok && d.sum == sum:
+			for k, v := range d.header {
+				w.Header()[k] = v
+			}
+			_, _ = w.Write(d.body)
+			return
+		case ok:
+			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, `{"__type":"com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException",`+
+				`"message":"The request uses the same client token as a previous, but non-identical request."}`)
+			return
+		}
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		if rec.Code == http.StatusOK {
+			mu.Lock()
+			seen[in.ClientRequestToken] = done{sum: sum, header: rec.Header().Clone(), body: rec.Body.Bytes(), at: now}
+			mu.Unlock()
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	})
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/pufinid/pufinid-api/shared/pufinid"
@@ -72,7 +71,7 @@ func (s *Store) IssueEmailToken(ctx context.Context, userID string, p EmailPurpo
 		names["#v"] = "is_verified"
 		vals = map[string]types.AttributeValue{":false": &types.AttributeValueMemberBOOL{Value: false}}
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	err = s.transact(ctx, []types.TransactWriteItem{
 		{ConditionCheck: &types.ConditionCheck{
 			TableName:                 aws.String(s.table),
 			Key:                       userProfileKey(userID).av(),
@@ -81,7 +80,7 @@ func (s *Store) IssueEmailToken(ctx context.Context, userID string, p EmailPurpo
 			ExpressionAttributeValues: vals,
 		}},
 		{Put: &types.Put{TableName: aws.String(s.table), Item: mustMarshal(emailTokenKey(userID, p), t)}},
-	}})
+	})
 	if err == nil {
 		return true, nil
 	}
@@ -147,7 +146,7 @@ func (s *Store) ResetPassword(ctx context.Context, userID, hash, passwordHash st
 func (s *Store) useEmailToken(ctx context.Context, userID string, p EmailPurpose, hash string, now time.Time,
 	update string, names map[string]string, vals map[string]types.AttributeValue) error {
 	names["#pk"] = AttrPK
-	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	err := s.transact(ctx, []types.TransactWriteItem{
 		{Delete: &types.Delete{
 			TableName:                aws.String(s.table),
 			Key:                      emailTokenKey(userID, p).av(),
@@ -166,7 +165,7 @@ func (s *Store) useEmailToken(ctx context.Context, userID string, p EmailPurpose
 			ExpressionAttributeNames:  names,
 			ExpressionAttributeValues: vals,
 		}},
-	}})
+	})
 	if reasons, ok := cancellationReasons(err); ok {
 		for _, r := range reasons {
 			if aws.ToString(r.Code) == "ConditionalCheckFailed" {

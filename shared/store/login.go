@@ -8,7 +8,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/pufinid/pufinid-api/shared/pufinid"
@@ -107,14 +106,17 @@ func (s *Store) LoginFailed(ctx context.Context, a *LoginAttempt) error {
 	account, ip := a.counter, a.ip
 	for attempt := 0; ; attempt++ {
 		now := s.now()
-		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		err := s.transact(ctx, []types.TransactWriteItem{
 			s.countFailure(a.counterKey, account, now),
 			s.countFailure(a.ipKey, ip, now),
-		}})
+		})
 		if err == nil {
 			return nil
 		}
 		if !isRetryableCancel(err) || attempt == 3 {
+			return unavailable(err)
+		}
+		if err := pause(ctx, attempt+1); err != nil {
 			return unavailable(err)
 		}
 		got, err := s.batchGet(ctx, []key{a.counterKey, a.ipKey})
@@ -181,7 +183,7 @@ func (s *Store) LoginSucceeded(ctx context.Context, a *LoginAttempt, rt RefreshT
 	if a.counter.failures(s.now()) > 0 {
 		items = append(items, s.clearFailures(a.counterKey))
 	}
-	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	err := s.transact(ctx, items)
 	if reasons, ok := cancellationReasons(err); ok && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
 		return ErrLoginStale
 	}

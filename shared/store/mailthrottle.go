@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"strconv"
 	"time"
 
@@ -32,18 +33,25 @@ const (
 // a new window (or refusing) takes a second, conditional PutItem. Expiry is
 // decided by the times in the item, never by whether DynamoDB's TTL has
 // removed it yet.
+//
+// Both writes record this call's own random id. When both conditions fail,
+// a strongly consistent read of the item tells a budget really spent from
+// one this call spent itself: a write that committed but whose answer was
+// lost, and that the SDK then sent again, finds its own id there and the
+// email is sent, not silently dropped.
 func (s *Store) AllowEmail(ctx context.Context, address string, p EmailPurpose, now time.Time) (bool, error) {
 	k := mailThrottleKey(address, p)
 	num := func(t time.Time) types.AttributeValue {
 		return &types.AttributeValueMemberN{Value: strconv.FormatInt(t.Unix(), 10)}
 	}
-	names := map[string]string{"#pk": AttrPK, "#start": "window_start", "#n": "sent", "#last": "last_sent", "#exp": AttrTTL}
+	call := &types.AttributeValueMemberS{Value: rand.Text()}
+	names := map[string]string{"#pk": AttrPK, "#start": "window_start", "#n": "sent", "#last": "last_sent", "#exp": AttrTTL, "#call": "last_call"}
 	// A window in progress: one more, if the gap has passed and the
 	// window's budget is not spent.
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:        aws.String(s.table),
 		Key:              k.av(),
-		UpdateExpression: aws.String("SET #last = :now, #exp = :exp ADD #n :one"),
+		UpdateExpression: aws.String("SET #last = :now, #exp = :exp, #call = :call ADD #n :one"),
 		ConditionExpression: aws.String("attribute_exists(#pk) AND #start > :windowAgo AND #last <= :gapAgo" +
 			" AND #n < :max"),
 		ExpressionAttributeNames: names,
@@ -54,6 +62,7 @@ func (s *Store) AllowEmail(ctx context.Context, address string, p EmailPurpose, 
 			":windowAgo": num(now.Add(-MailWindow)),
 			":gapAgo":    num(now.Add(-MailGap)),
 			":max":       &types.AttributeValueMemberN{Value: strconv.Itoa(MailPerWindow)},
+			":call":      call,
 		},
 	})
 	if err == nil {
@@ -69,6 +78,7 @@ func (s *Store) AllowEmail(ctx context.Context, address string, p EmailPurpose, 
 	it["sent"] = &types.AttributeValueMemberN{Value: "1"}
 	it["last_sent"] = num(now)
 	it[AttrTTL] = num(now.Add(mailItemMaxAge))
+	it["last_call"] = call
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                aws.String(s.table),
 		Item:                     it,
@@ -82,8 +92,14 @@ func (s *Store) AllowEmail(ctx context.Context, address string, p EmailPurpose, 
 	if err == nil {
 		return true, nil
 	}
-	if isConditionFailed(err) {
-		return false, nil
+	if !isConditionFailed(err) {
+		return false, unavailable(err)
 	}
-	return false, unavailable(err)
+	var seen struct {
+		LastCall string `dynamodbav:"last_call"`
+	}
+	if _, err := s.get(ctx, k, &seen, strong); err != nil {
+		return false, err
+	}
+	return seen.LastCall == call.Value, nil
 }

@@ -64,7 +64,7 @@ func (s *Store) FAQTopics(ctx context.Context) ([]pufinid.FAQTopic, error) {
 // FAQTopic returns one topic: one GetItem. A missing topic is a 404.
 func (s *Store) FAQTopic(ctx context.Context, id int) (pufinid.FAQTopic, error) {
 	var t pufinid.FAQTopic
-	found, err := s.get(ctx, faqTopicKey(id), &t)
+	found, err := s.get(ctx, faqTopicKey(id), &t, eventual)
 	if err != nil {
 		return t, err
 	}
@@ -108,7 +108,7 @@ func (s *Store) PufDesigns(ctx context.Context, org string) ([]pufinid.PufDesign
 // design is not found, by construction of the key.
 func (s *Store) PufDesign(ctx context.Context, org, id string) (pufinid.PufDesign, error) {
 	var d pufinid.PufDesign
-	found, err := s.get(ctx, pufDesignKey(org, id), &d)
+	found, err := s.get(ctx, pufDesignKey(org, id), &d, eventual)
 	if err != nil {
 		return d, err
 	}
@@ -162,7 +162,7 @@ func (s *Store) OrganizationByCode(ctx context.Context, code *string) (pufinid.O
 		code = nil
 	}
 	var o pufinid.Organization
-	found, err := s.get(ctx, orgCodeKey(code), &o)
+	found, err := s.get(ctx, orgCodeKey(code), &o, eventual)
 	if err != nil {
 		return o, err
 	}
@@ -172,8 +172,9 @@ func (s *Store) OrganizationByCode(ctx context.Context, code *string) (pufinid.O
 	return o, nil
 }
 
-// batchGet reads up to 100 keys with one BatchGetItem (re-asking only for
-// keys DynamoDB leaves unprocessed), strongly consistent.
+// batchGet reads up to 100 keys with one BatchGetItem, strongly
+// consistent, re-asking after a jittered pause for the keys DynamoDB
+// leaves unprocessed (it does, under throttling, without an error).
 func (s *Store) batchGet(ctx context.Context, keys []key) (map[key]item, error) {
 	req := make([]map[string]types.AttributeValue, len(keys))
 	for i, k := range keys {
@@ -182,8 +183,13 @@ func (s *Store) batchGet(ctx context.Context, keys []key) (map[key]item, error) 
 	out := map[key]item{}
 	pending := &types.KeysAndAttributes{Keys: req, ConsistentRead: aws.Bool(true)}
 	for attempt := 0; pending != nil && len(pending.Keys) > 0; attempt++ {
-		if attempt == 5 {
+		if attempt == maxStoreAttempts {
 			return nil, unavailable(errBatchUnprocessed)
+		}
+		if attempt > 0 {
+			if err := pause(ctx, attempt); err != nil {
+				return nil, unavailable(err)
+			}
 		}
 		res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
 			RequestItems: map[string]types.KeysAndAttributes{s.table: *pending},

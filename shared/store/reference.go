@@ -2,10 +2,8 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -130,19 +128,18 @@ func (s *Store) batchPut(ctx context.Context, items []item) error {
 }
 
 // batchWrite sends puts and deletes 25 at a time (BatchWriteItem's limit),
-// resending what DynamoDB leaves unprocessed with a growing pause.
+// resending what DynamoDB leaves unprocessed after a jittered, growing
+// pause. Each request is a whole put or delete, so resending is safe.
 func (s *Store) batchWrite(ctx context.Context, all []types.WriteRequest) error {
 	for chunk := range slices.Chunk(all, 25) {
 		reqs := chunk
 		for attempt := 0; len(reqs) > 0; attempt++ {
-			if attempt == 8 {
-				return unavailable(errors.New("batch write: items left unprocessed after 8 attempts"))
+			if attempt == maxStoreAttempts {
+				return unavailable(errBatchWriteUnprocessed)
 			}
 			if attempt > 0 {
-				select {
-				case <-ctx.Done():
-					return unavailable(ctx.Err())
-				case <-time.After(time.Duration(attempt*attempt) * 50 * time.Millisecond):
+				if err := pause(ctx, attempt); err != nil {
+					return unavailable(err)
 				}
 			}
 			out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
@@ -182,9 +179,19 @@ func (s *Store) partition(ctx context.Context, pk string) ([]item, error) {
 	})
 }
 
+// Read consistency of get. A read that decides a security question (is
+// this token revoked, used, whose is this address) is strong: an eventually
+// consistent one may miss a write acknowledged a moment ago. Reference
+// data, written only by the fixture loader, is read eventually consistent,
+// at half the read units.
+const (
+	eventual = false
+	strong   = true
+)
+
 // get reads one item into v; found is false when there is none.
-func (s *Store) get(ctx context.Context, k key, v any) (found bool, err error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: k.av()})
+func (s *Store) get(ctx context.Context, k key, v any, consistent bool) (found bool, err error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: k.av(), ConsistentRead: aws.Bool(consistent)})
 	if err != nil {
 		return false, unavailable(err)
 	}

@@ -73,6 +73,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		cfg.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(o.AccessKey, o.SecretKey, ""))
 	}
 	client := dynamodb.NewFromConfig(cfg, func(do *dynamodb.Options) {
+		do.Retryer = newRetryer(o.MaxAttempts)
 		if o.Endpoint != "" {
 			do.BaseEndpoint = aws.String(o.Endpoint)
 			// Local stores do not send DynamoDB's X-Amz-Crc32 header.
@@ -134,4 +135,7 @@ func isConditionFailed(err error) bool {
 	return errors.As(err, &ccf)
 }
 
-var errBatchUnprocessed = errors.New("batch get: keys left unprocessed")
+var (
+	errBatchUnprocessed      = errors.New("batch get: keys left unprocessed")
+	errBatchWriteUnprocessed = errors.New("batch write: items left unprocessed")
+)

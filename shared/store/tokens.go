@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -27,6 +28,9 @@ type refreshTokenItem struct {
 	JTI            string `dynamodbav:"jti"`
 	ExpiresAt      int64  `dynamodbav:"expires_at"`
 	AccessLifetime int64  `dynamodbav:"access_lifetime"` // seconds
+	// RevokedBy marks a revoked token with the id of the revoke that did
+	// it; the item stays until its TTL so that revoking is safe to repeat.
+	RevokedBy string `dynamodbav:"revoked_by,omitempty"`
 }
 
 func (rt RefreshToken) item() item {
@@ -45,7 +49,7 @@ func (s *Store) putRefreshToken(rt RefreshToken) types.TransactWriteItem {
 // TransactWriteItems of a ConditionCheck on the profile and the Put, so a
 // token is never recorded for a deleted user. A missing user is a 404.
 func (s *Store) CreateRefreshToken(ctx context.Context, rt RefreshToken) error {
-	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	err := s.transact(ctx, []types.TransactWriteItem{
 		{ConditionCheck: &types.ConditionCheck{
 			TableName:                aws.String(s.table),
 			Key:                      userProfileKey(rt.UserID).av(),
@@ -53,7 +57,7 @@ func (s *Store) CreateRefreshToken(ctx context.Context, rt RefreshToken) error {
 			ExpressionAttributeNames: map[string]string{"#pk": AttrPK},
 		}},
 		s.putRefreshToken(rt),
-	}})
+	})
 	if reasons, ok := cancellationReasons(err); ok && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
 		return errNotFound()
 	}
@@ -65,26 +69,34 @@ func (s *Store) CreateRefreshToken(ctx context.Context, rt RefreshToken) error {
 // checked here because DynamoDB's TTL deletes items up to days late.
 func (s *Store) RefreshToken(ctx context.Context, userID, jti string) (RefreshToken, error) {
 	var it refreshTokenItem
-	found, err := s.get(ctx, refreshTokenKey(userID, jti), &it)
+	found, err := s.get(ctx, refreshTokenKey(userID, jti), &it, strong)
 	if err != nil {
 		return RefreshToken{}, err
 	}
-	if !found || !s.now().Before(time.Unix(it.ExpiresAt, 0)) {
+	if !found || it.RevokedBy != "" || !s.now().Before(time.Unix(it.ExpiresAt, 0)) {
 		return RefreshToken{}, errNotFound()
 	}
 	return RefreshToken{UserID: it.UserID, JTI: it.JTI, ExpiresAt: time.Unix(it.ExpiresAt, 0).UTC(),
 		AccessLifetime: time.Duration(it.AccessLifetime) * time.Second}, nil
 }
 
-// RevokeRefreshToken deletes the record of a refresh token: one conditional
-// DeleteItem. Of parallel revokes of one token exactly one succeeds; a token
-// already revoked (or never recorded) is a 404.
+// RevokeRefreshToken marks the record of a refresh token revoked: one
+// conditional UpdateItem. Of parallel revokes of one token exactly one
+// succeeds; a token already revoked (or never recorded) is a 404. The mark
+// carries this revoke's own id, and the condition lets that id through, so
+// the SDK repeating a revoke whose answer was lost gets the success it had
+// (a delete could not tell that repeat from a second revoke). The marked
+// record goes with its TTL, or with revoking all of the user's tokens.
 func (s *Store) RevokeRefreshToken(ctx context.Context, userID, jti string) error {
-	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(s.table),
 		Key:                      refreshTokenKey(userID, jti).av(),
-		ConditionExpression:      aws.String("attribute_exists(#pk)"),
-		ExpressionAttributeNames: map[string]string{"#pk": AttrPK},
+		UpdateExpression:         aws.String("SET #rb = :rid"),
+		ConditionExpression:      aws.String("attribute_exists(#pk) AND (attribute_not_exists(#rb) OR #rb = :rid)"),
+		ExpressionAttributeNames: map[string]string{"#pk": AttrPK, "#rb": "revoked_by"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":rid": &types.AttributeValueMemberS{Value: rand.Text()},
+		},
 	})
 	if isConditionFailed(err) {
 		return errNotFound()

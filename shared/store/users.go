@@ -55,7 +55,7 @@ func (s *Store) CreateUser(ctx context.Context, u pufinid.User, accepted []pufin
 		o(&tx)
 	}
 	items = append(items, tx.items...)
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	err = s.transact(ctx, items)
 	if err == nil {
 		return nil
 	}
@@ -123,7 +123,7 @@ func (s *Store) Account(ctx context.Context, userID string) (pufinid.Account, er
 // version's, provided the user still exists (a condition on the profile in
 // the same transaction, so a deleted user leaves no orphan acceptance).
 func (s *Store) AcceptTerm(ctx context.Context, userID string, a pufinid.Acceptance) error {
-	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	err := s.transact(ctx, []types.TransactWriteItem{
 		{ConditionCheck: &types.ConditionCheck{
 			TableName:                aws.String(s.table),
 			Key:                      userProfileKey(userID).av(),
@@ -139,7 +139,7 @@ func (s *Store) AcceptTerm(ctx context.Context, userID string, a pufinid.Accepta
 			ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#v": "version_number"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.Itoa(a.VersionNumber)}},
 		}},
-	}})
+	})
 	if reasons, ok := cancellationReasons(err); ok {
 		switch {
 		case aws.ToString(reasons[0].Code) == "ConditionalCheckFailed":
@@ -188,7 +188,7 @@ var ErrUserChanged = errors.New("store: the user changed or no longer exists")
 // nobody holds the address.
 func (s *Store) UserIDByEmail(ctx context.Context, email string) (id string, found bool, err error) {
 	var c claim
-	found, err = s.get(ctx, emailClaimKey(email), &c)
+	found, err = s.get(ctx, emailClaimKey(email), &c, strong)
 	return c.UserID, found && c.UserID != "", err
 }
 
@@ -252,12 +252,16 @@ func (s *Store) UpdateProfile(ctx context.Context, userID string, set map[Profil
 // ChangePassword replaces userID's password hash oldHash by newHash: one
 // conditional UpdateItem, so a password changed (or a user deleted) since
 // the caller checked the old password is ErrUserChanged, not overwritten.
+// The condition also holds when the hash is already newHash, so that the
+// SDK repeating a write whose answer was lost does not report a change it
+// made itself as someone else's (hashes are salted: no other request
+// writes that hash).
 func (s *Store) ChangePassword(ctx context.Context, userID, oldHash, newHash string) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(s.table),
 		Key:                      userProfileKey(userID).av(),
 		UpdateExpression:         aws.String("SET #ph = :new"),
-		ConditionExpression:      aws.String("#ph = :old"),
+		ConditionExpression:      aws.String("#ph = :old OR #ph = :new"),
 		ExpressionAttributeNames: map[string]string{"#ph": "password_hash"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":new": &types.AttributeValueMemberS{Value: newHash},
@@ -336,7 +340,7 @@ func (s *Store) DeleteUser(ctx context.Context, u pufinid.User) error {
 	for _, k := range rest {
 		tx = append(tx, types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: k.av()}})
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: tx})
+	err = s.transact(ctx, tx)
 	if reasons, ok := cancellationReasons(err); ok && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
 		return ErrUserChanged
 	}

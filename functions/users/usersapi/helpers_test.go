@@ -16,6 +16,7 @@ import (
 
 	"github.com/pufinid/pufinid-api/functions/users/usersapi"
 	"github.com/pufinid/pufinid-api/shared/apitest"
+	"github.com/pufinid/pufinid-api/shared/ddbfault"
 	"github.com/pufinid/pufinid-api/shared/mailer"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
 	"github.com/pufinid/pufinid-api/shared/store"
@@ -67,7 +68,12 @@ func withLog(l *slog.Logger) option { return func(d *usersapi.Deps) { d.Log = l 
 
 func setup(t testing.TB, opts ...option) *world {
 	t.Helper()
-	env := apitest.New(t)
+	return setupOn(t, apitest.New(t), opts...)
+}
+
+// setupOn is setup on env.
+func setupOn(t testing.TB, env *apitest.Env, opts ...option) *world {
+	t.Helper()
 	env.Load(reference)
 	outbox := mailer.NewOutbox(discardLog)
 	d := usersapi.Deps{Store: env.Store, Tokens: env.Tokens, Mailer: outbox, Links: links, Now: env.Clock.Now, Log: env.Log}
@@ -241,4 +247,21 @@ func deref(p *string) string {
 		return ""
 	}
 	return *p
+}
+
+// contended runs a race test twice: on the embedded store as it is, whose
+// one global lock serializes every transaction, and with DynamoDB's own
+// answers to contention injected (30% of attempts cancelled by a
+// TransactionConflict or throttled), which the store must absorb and still
+// give the contract's answers.
+func contended(t *testing.T, test func(t *testing.T, w *world)) {
+	t.Run("embedded store", func(t *testing.T) { test(t, setup(t)) })
+	t.Run("with DynamoDB's conflicts and throttling", func(t *testing.T) {
+		sp := ddbfault.Spec{Rate: 0.3, MaxPerCall: 2, Seed: 7, Kinds: []ddbfault.Kind{ddbfault.Conflict, ddbfault.Throttling}}
+		w := setupOn(t, apitest.NewFaulty(t, sp))
+		test(t, w)
+		if st := w.env.Faults.Stats(); st.Total() == 0 {
+			t.Fatalf("no fault injected: %+v", st)
+		}
+	})
 }

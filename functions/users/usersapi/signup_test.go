@@ -174,50 +174,51 @@ func TestSignupBodyProblems(t *testing.T) {
 }
 
 func TestParallelSignupsWithOneEmailCreateOneAccount(t *testing.T) {
-	w := setup(t)
-	const n = 20
-	statuses := make([]int, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			// The same address in different cases, and distinct usernames,
-			// so only the email claim can stop them.
-			email := "Race@Example.com"
-			if i%2 == 1 {
-				email = strings.ToLower(email)
-			}
-			resp := w.c.Do(http.MethodPost, "/v1/users/", signupBody(email, map[string]any{"username": fmt.Sprintf("racer%d", i)}))
-			statuses[i] = resp.Status
-			if resp.Status == http.StatusBadRequest && !strings.Contains(string(resp.Body), "already exists") {
-				t.Errorf("loser answered %s", resp.Body)
-			}
-		})
-	}
-	wg.Wait()
-	created := 0
-	for _, s := range statuses {
-		switch s {
-		case http.StatusCreated:
-			created++
-		case http.StatusBadRequest:
-		default:
-			t.Errorf("status %d", s)
+	contended(t, func(t *testing.T, w *world) {
+		const n = 20
+		statuses := make([]int, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				// The same address in different cases, and distinct usernames,
+				// so only the email claim can stop them.
+				email := "Race@Example.com"
+				if i%2 == 1 {
+					email = strings.ToLower(email)
+				}
+				resp := w.c.Do(http.MethodPost, "/v1/users/", signupBody(email, map[string]any{"username": fmt.Sprintf("racer%d", i)}))
+				statuses[i] = resp.Status
+				if resp.Status == http.StatusBadRequest && !strings.Contains(string(resp.Body), "already exists") {
+					t.Errorf("loser answered %s", resp.Body)
+				}
+			})
 		}
-	}
-	if created != 1 {
-		t.Fatalf("%d of %d parallel signups with one email succeeded, want 1: %v", created, n, statuses)
-	}
-	if got := w.sent("Race@Example.com") + w.sent("race@example.com"); got != 1 {
-		t.Fatalf("%d confirmation emails sent, want 1", got)
-	}
-	// The winner's username is claimed; a loser's is not.
-	winner := slices.Index(statuses, http.StatusCreated)
-	for _, i := range []int{winner, (winner + 1) % n} {
-		resp := w.c.Do(http.MethodPost, "/v1/users/", signupBody(fmt.Sprintf("other%d@example.com", i), map[string]any{"username": fmt.Sprintf("racer%d", i)}))
-		if wantCreated := i != winner; (resp.Status == http.StatusCreated) != wantCreated {
-			t.Errorf("username racer%d (winner: %v): signup again answered %d %s", i, i == winner, resp.Status, resp.Body)
+		wg.Wait()
+		created := 0
+		for _, s := range statuses {
+			switch s {
+			case http.StatusCreated:
+				created++
+			case http.StatusBadRequest:
+			default:
+				t.Errorf("status %d", s)
+			}
 		}
-	}
+		if created != 1 {
+			t.Fatalf("%d of %d parallel signups with one email succeeded, want 1: %v", created, n, statuses)
+		}
+		if got := w.sent("Race@Example.com") + w.sent("race@example.com"); got != 1 {
+			t.Fatalf("%d confirmation emails sent, want 1", got)
+		}
+		// The winner's username is claimed; a loser's is not.
+		winner := slices.Index(statuses, http.StatusCreated)
+		for _, i := range []int{winner, (winner + 1) % n} {
+			resp := w.c.Do(http.MethodPost, "/v1/users/", signupBody(fmt.Sprintf("other%d@example.com", i), map[string]any{"username": fmt.Sprintf("racer%d", i)}))
+			if wantCreated := i != winner; (resp.Status == http.StatusCreated) != wantCreated {
+				t.Errorf("username racer%d (winner: %v): signup again answered %d %s", i, i == winner, resp.Status, resp.Body)
+			}
+		}
+	})
 }
 
 func TestSignupSendsAConfirmationLink(t *testing.T) {
