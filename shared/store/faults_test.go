@@ -31,7 +31,9 @@ type step struct {
 
 func is(target error) func(error) bool { return func(err error) bool { return errors.Is(err, target) } }
 
-func isCode(c apierror.Code) func(error) bool { return func(err error) bool { return apierror.Is(err, c) } }
+func isCode(c apierror.Code) func(error) bool {
+	return func(err error) bool { return apierror.Is(err, c) }
+}
 
 // faultScript is every kind of call the store makes, in an order whose
 // answers are known: reference data, a signup and a refused one, email
