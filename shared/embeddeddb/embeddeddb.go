@@ -10,12 +10,19 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	miniserver "github.com/truora/minidyn/server"
 )
@@ -27,6 +34,9 @@ type DB struct {
 	// Server exposes minidyn's failure emulation to tests.
 	Server *miniserver.Server
 	http   *http.Server
+
+	clientOnce sync.Once
+	ddb        *dynamodb.Client
 }
 
 // Start listens on addr ("127.0.0.1:0" for any free port) and serves.
@@ -167,4 +177,95 @@ func idempotentTransactions(next http.Handler) http.Handler {
 		w.WriteHeader(rec.Code)
 		_, _ = w.Write(rec.Body.Bytes())
 	})
+}
+
+// SweepExpired deletes the items of table whose TTL attribute (epoch
+// seconds) is before now, as DynamoDB's TTL process does in the background
+// (DynamoDB takes up to a few days; readers must check expiry themselves,
+// and the API's do). minidyn keeps every item forever, so a long-lived
+// local server would otherwise hold every spent throttle window, used
+// email token and expired session it ever wrote, and every Query and
+// transaction of the embedded store costs in proportion to the table.
+// Each delete is conditional on the item still being expired. It returns
+// how many items went.
+func (db *DB) SweepExpired(ctx context.Context, table, ttlAttribute string, now time.Time) (int, error) {
+	c := db.client()
+	desc, err := c.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+	if err != nil {
+		return 0, err
+	}
+	var keyNames []string
+	for _, k := range desc.Table.KeySchema {
+		keyNames = append(keyNames, aws.ToString(k.AttributeName))
+	}
+	names := map[string]string{"#ttl": ttlAttribute}
+	var projection []string
+	for i, k := range keyNames {
+		n := fmt.Sprintf("#k%d", i)
+		names[n] = k
+		projection = append(projection, n)
+	}
+	cutoff := map[string]types.AttributeValue{":now": &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Unix(), 10)}}
+	deleted := 0
+	p := dynamodb.NewScanPaginator(c, &dynamodb.ScanInput{
+		TableName:                 aws.String(table),
+		FilterExpression:          aws.String("#ttl < :now"),
+		ProjectionExpression:      aws.String(strings.Join(projection, ", ")),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: cutoff,
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return deleted, err
+		}
+		for _, key := range page.Items {
+			_, err := c.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+				TableName:                 aws.String(table),
+				Key:                       key,
+				ConditionExpression:       aws.String("#ttl < :now"),
+				ExpressionAttributeNames:  map[string]string{"#ttl": ttlAttribute},
+				ExpressionAttributeValues: cutoff,
+			})
+			var ccf *types.ConditionalCheckFailedException
+			switch {
+			case errors.As(err, &ccf): // renewed since the scan
+			case err != nil:
+				return deleted, err
+			default:
+				deleted++
+			}
+		}
+	}
+	return deleted, nil
+}
+
+// SweepEvery runs SweepExpired on table every interval, by the clock now,
+// until ctx ends; errors go to onErr (if not nil).
+func (db *DB) SweepEvery(ctx context.Context, interval time.Duration, table, ttlAttribute string, now func() time.Time, onErr func(error)) {
+	go func() {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if _, err := db.SweepExpired(ctx, table, ttlAttribute, now()); err != nil && ctx.Err() == nil && onErr != nil {
+				onErr(err)
+			}
+		}
+	}()
+}
+
+// client is an SDK client of the embedded store, for its own housekeeping.
+func (db *DB) client() *dynamodb.Client {
+	db.clientOnce.Do(func() {
+		db.ddb = dynamodb.New(dynamodb.Options{
+			Region: "us-east-1", BaseEndpoint: aws.String(db.URL), Credentials: aws.AnonymousCredentials{},
+			DisableValidateResponseChecksum: true,
+		})
+	})
+	return db.ddb
 }

@@ -41,8 +41,10 @@
 //	user + email token              BatchGetItem USER#<id> / PROFILE, ETOKEN#<purpose>                        1
 //	confirm email, reset password   TransactWriteItems (Delete ETOKEN#<purpose> if hash matches and not       1
 //	                                expired; Update PROFILE if it exists)
-//	email send budget               UpdateItem MAILTHROTTLE#<sha256 of email> / ROUTE#<purpose>; when no      1, or 2 to open
-//	                                window is in progress, a conditional PutItem opens one                    a window or refuse
+//	email send budget               UpdateItem MAILTHROTTLE#<sha256 of email> / ROUTE#<purpose>; when no      1; 2 to open a
+//	                                window is in progress, a conditional PutItem opens one; when both         window; 3 to refuse
+//	                                refuse, a strong GetItem tells a spent budget from this call's own
+//	                                earlier write (an answer lost, the write sent again)
 //
 //	Login and refresh tokens
 //	login lookup                    BatchGetItem LOGINFAIL#IP#<ip>, the email or username claim; then         2
@@ -54,9 +56,21 @@
 //	record refresh token            TransactWriteItems (ConditionCheck profile exists, Put                    1
 //	                                USER#<id> / RTOKEN#<jti>)
 //	refresh token still valid       GetItem USER#<id> / RTOKEN#<jti>                                          1
-//	revoke one refresh token        DeleteItem USER#<id> / RTOKEN#<jti>, if it exists                         1
+//	revoke one refresh token        UpdateItem USER#<id> / RTOKEN#<jti>: mark it revoked, if it exists and    1
+//	                                is not revoked (or was by this same call: safe to repeat)
 //	revoke all of a user's tokens   Query pk=USER#<id>, begins_with(sk, RTOKEN#) (keys only), then            1 + 1 per 25 tokens
 //	                                BatchWriteItem deletes
+//
+// Writes are safe to repeat, because the SDK repeats a call whose answer
+// it did not get, and the call may have committed: transactions carry the
+// SDK's ClientRequestToken, and every other conditional write either
+// accepts the state it produces itself (ChangePassword, RevokeRefreshToken)
+// or recognises its own mark (AllowEmail). Contention and throttling are
+// retried, the SDK's and the store's own retries bounded (retry.go), then
+// a 503. Reads that decide a security question are strongly consistent;
+// reference data is read eventually consistent.
+//
+// No item holds an empty map or list (see marshal).
 //
 // A user's partition (USER#<id>) holds the profile, acceptances, emailed
 // tokens, refresh tokens and login counter, so deleting a user is one
