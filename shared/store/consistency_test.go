@@ -89,7 +89,7 @@ func TestSecurityReadsAreStronglyConsistent(t *testing.T) {
 		{"refresh token still valid (refresh, verify)", func() error { _, err := st.RefreshToken(ctx, u.ID, "j1"); return err }},
 		{"login lookup and its throttles", func() error { _, err := st.LoginLookup(ctx, "ada", "192.0.2.1"); return err }},
 		{"login lookup of an unknown name", func() error { _, err := st.LoginLookup(ctx, "nobody@example.com", "192.0.2.1"); return err }},
-		{"account of an email address", func() error { _, _, err := st.UserIDByEmail(ctx, u.Email); return err }},
+		{"account of an email address", func() error { _, _, err := st.EmailOwner(ctx, u.Email); return err }},
 		{"user and email token (confirm, reset)", func() error {
 			_, _, err := st.UserAndEmailToken(ctx, u.ID, store.PurposeConfirm)
 			return err

@@ -28,7 +28,8 @@
 //	user + accepted terms           Query pk=USER#<id>, begins_with(sk, PROFILE)                              1
 //	accept a term                   TransactWriteItems (ConditionCheck profile exists, Put                    1
 //	                                PROFILE#ACCEPT#<slug> unless a newer version is accepted)
-//	user id by email                GetItem EMAIL#<lower-cased email> / CLAIM                                 1
+//	account of an email address     GetItem EMAIL#<lower-cased email> / CLAIM (holds the user id and the     1 (2 for a claim
+//	                                stored address)                                                          older than that)
 //	update profile                  UpdateItem USER#<id> / PROFILE, if it exists                              1
 //	change password                 UpdateItem USER#<id> / PROFILE, if password_hash is the one checked       1
 //	delete user                     Query pk=USER#<id> (keys only), then TransactWriteItems (profile if       2

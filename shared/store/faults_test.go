@@ -185,7 +185,7 @@ func faultScript(t *testing.T) []step {
 			return env.Store.DeleteUser(ctx, uu)
 		}},
 		{name: "the deleted user's email is free", run: func(ctx context.Context, env *apitest.Env) error {
-			_, found, err := env.Store.UserIDByEmail(ctx, u.Email)
+			_, found, err := env.Store.EmailOwner(ctx, u.Email)
 			if err == nil && found {
 				return errors.New("still claimed")
 			}

@@ -22,9 +22,12 @@ const (
 	MsgUsernameTaken = "A user with that username already exists."
 )
 
-// claim is a uniqueness item: it exists while a user holds the value.
+// claim is a uniqueness item: it exists while a user holds the value. An
+// email claim also keeps the address as the account stores it, so that a
+// lookup by any spelling of it mails the account's own address.
 type claim struct {
 	UserID string `dynamodbav:"user_id"`
+	Email  string `dynamodbav:"email,omitempty"`
 }
 
 // CreateUser writes the user, the claims on its email and username, its
@@ -39,11 +42,11 @@ func (s *Store) CreateUser(ctx context.Context, u pufinid.User, accepted []pufin
 	}
 	items := []types.TransactWriteItem{
 		s.putNew(profile),
-		s.putNew(mustMarshal(emailClaimKey(u.Email), claim{u.ID})),
+		s.putNew(mustMarshal(emailClaimKey(u.Email), claim{UserID: u.ID, Email: u.Email})),
 	}
 	fields := []string{"", "email"}
 	if u.Username != nil {
-		items = append(items, s.putNew(mustMarshal(usernameClaimKey(*u.Username), claim{u.ID})))
+		items = append(items, s.putNew(mustMarshal(usernameClaimKey(*u.Username), claim{UserID: u.ID})))
 		fields = append(fields, "username")
 	}
 	for _, a := range accepted {
@@ -183,13 +186,33 @@ func cancellationReasons(err error) ([]types.CancellationReason, bool) {
 // between, and nothing was written.
 var ErrUserChanged = errors.New("store: the user changed or no longer exists")
 
-// UserIDByEmail returns the id of the user whose email is email, compared
+// EmailOwner is the account that holds an email address: its id, and the
+// address as the account stores it, which is the only one to send mail to
+// (a lookup matches other spellings of it).
+type EmailOwner struct {
+	UserID  string
+	Address string
+}
+
+// EmailOwner finds the account whose email is email, compared
 // case-insensitively: one GetItem of the email claim. found is false when
-// nobody holds the address.
-func (s *Store) UserIDByEmail(ctx context.Context, email string) (id string, found bool, err error) {
+// nobody holds the address. A claim written before claims kept the address
+// costs a second GetItem, of the profile.
+func (s *Store) EmailOwner(ctx context.Context, email string) (o EmailOwner, found bool, err error) {
 	var c claim
 	found, err = s.get(ctx, emailClaimKey(email), &c, strong)
-	return c.UserID, found && c.UserID != "", err
+	if err != nil || !found || c.UserID == "" {
+		return o, false, err
+	}
+	o = EmailOwner{UserID: c.UserID, Address: c.Email}
+	if o.Address == "" {
+		var u pufinid.User
+		if found, err = s.get(ctx, userProfileKey(c.UserID), &u, strong); err != nil || !found {
+			return EmailOwner{}, false, err
+		}
+		o.Address = u.Email
+	}
+	return o, true, nil
 }
 
 // ProfileField names a profile field that updates may set.

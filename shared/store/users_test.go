@@ -70,7 +70,7 @@ func TestDeleteUserRemovesEverythingOfTheUserAndNothingElse(t *testing.T) {
 			if !slices.Equal(after, others) {
 				t.Fatalf("other items changed:\nbefore %v\nafter  %v", others, after)
 			}
-			if _, found, _ := env.Store.UserIDByEmail(ctx, "doomed@example.com"); found {
+			if _, found, _ := env.Store.EmailOwner(ctx, "doomed@example.com"); found {
 				t.Fatal("email claim left behind")
 			}
 		})
@@ -297,7 +297,7 @@ func TestEmailWritesUnderOutageAre503(t *testing.T) {
 		"update": func() error {
 			return env.Store.UpdateProfile(ctx, "u1", map[store.ProfileField]*string{store.FieldAge: nil})
 		},
-		"lookup": func() error { _, _, err := env.Store.UserIDByEmail(ctx, "a@example.com"); return err },
+		"lookup": func() error { _, _, err := env.Store.EmailOwner(ctx, "a@example.com"); return err },
 	}
 	for name, call := range calls {
 		if err := call(); !apierror.Is(err, apierror.Unavailable) {

@@ -45,6 +45,11 @@ func Serve(log *slog.Logger, h http.Handler) http.Handler {
 		start := time.Now()
 		l := log.With("request_id", RequestID(r.Context()))
 		r = r.WithContext(context.WithValue(r.Context(), loggerKey{}, l))
+		// Every answer: no MIME sniffing, and no caching by default, since
+		// most carry a token or a user's data; a handler whose answer may be
+		// cached says so itself.
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Cache-Control", "no-store")
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
 			if p := recover(); p != nil {

@@ -74,11 +74,11 @@ func tokenMatches(t store.EmailToken, secret string, now time.Time) bool {
 // when no account has the address, which the answer must not tell apart.
 // Two DynamoDB requests (the email claim, then the profile with the token).
 func (h *handler) checkEmailToken(ctx context.Context, email, secret string, p store.EmailPurpose) (u pufinid.User, ok bool, err error) {
-	id, found, err := h.Store.UserIDByEmail(ctx, email)
+	owner, found, err := h.Store.EmailOwner(ctx, email)
 	if err != nil || !found {
 		return u, false, err
 	}
-	u, t, err := h.Store.UserAndEmailToken(ctx, id, p)
+	u, t, err := h.Store.UserAndEmailToken(ctx, owner.UserID, p)
 	if apierror.Is(err, apierror.NotFound) {
 		return u, false, nil // deleted since the claim was read
 	}
@@ -165,10 +165,11 @@ func (h *handler) sendTokenEmail(ctx context.Context, email string, p store.Emai
 	if err != nil || !allowed {
 		return err
 	}
-	id, found, err := h.Store.UserIDByEmail(ctx, email)
+	owner, found, err := h.Store.EmailOwner(ctx, email)
 	if err != nil {
 		return err
 	}
+	id := owner.UserID
 	if !found {
 		id = noAccountUserID
 	}
@@ -184,9 +185,11 @@ func (h *handler) sendTokenEmail(ctx context.Context, email string, p store.Emai
 		h.pace.wait(ctx)
 		return nil
 	}
-	msg := confirmMessage(h.Links, email, secret)
+	// The account's own address, never the spelling the request typed: an
+	// address that merely looks up the same account must not get its link.
+	msg := confirmMessage(h.Links, owner.Address, secret)
 	if p == store.PurposeReset {
-		msg = resetMessage(h.Links, email, secret)
+		msg = resetMessage(h.Links, owner.Address, secret)
 	}
 	start := time.Now()
 	if err := h.Mailer.Send(ctx, msg); err != nil {

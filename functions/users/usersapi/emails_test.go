@@ -209,7 +209,7 @@ func TestEmailRoutesAreLimitedPerAddress(t *testing.T) {
 			}
 			// The newest link is the one that works.
 			if route.subject == "Confirm" {
-				email, tok := w.lastLink(t, "Ada@Example.com", "Confirm")
+				email, tok := w.lastLink(t, "ada@example.com", "Confirm") // the stored address
 				if resp := w.c.Do(http.MethodPost, confirmPath, map[string]string{"email": email, "token": tok}); resp.Status != 200 {
 					t.Fatalf("newest link: %d %s", resp.Status, resp.Body)
 				}
@@ -288,5 +288,31 @@ func TestSignupWhenSESFailsKeepsTheAccount(t *testing.T) {
 	}
 	if !w.me(t, u.access).IsVerified {
 		t.Fatal("not verified")
+	}
+}
+
+// The attack: ask for a link with another spelling of a victim's address,
+// one that looks the account up, hoping the link goes where the request
+// says. It goes only to the address the account stores.
+func TestLinksGoOnlyToTheStoredAddress(t *testing.T) {
+	for _, route := range sendRoutes {
+		t.Run(route.name, func(t *testing.T) {
+			w := setup(t)
+			w.mustSignup(t, "alice@example.com")
+			before := len(w.outbox.Messages())
+			if resp := w.c.Do(http.MethodPost, route.path, map[string]string{"email": "ALICE@EXAMPLE.COM"}); resp.Status != 200 {
+				t.Fatalf("%d %s", resp.Status, resp.Body)
+			}
+			msgs := w.outbox.Messages()[before:]
+			if len(msgs) != 1 {
+				t.Fatalf("%d emails sent, want 1", len(msgs))
+			}
+			if to := msgs[0].Destination.ToAddresses; len(to) != 1 || to[0] != "alice@example.com" {
+				t.Fatalf("the link went to %v, want only the stored alice@example.com", to)
+			}
+			if !strings.Contains(msgs[0].Body.Text, "email=alice%40example.com") {
+				t.Fatalf("the link names another address: %s", msgs[0].Body.Text)
+			}
+		})
 	}
 }

@@ -316,7 +316,7 @@ func TestDeleteRemovesTheAccount(t *testing.T) {
 			return err != nil
 		}},
 		{"the reset link no longer works", func() bool {
-			email, tok := w.lastLink(t, "ada@example.com", "Reset")
+			email, tok := w.lastLink(t, "Ada@Example.com", "Reset") // the stored address, not the one typed
 			r := w.c.Do(http.MethodPost, "/v1/users/reset-password/", map[string]any{"email": email, "token": tok,
 				"new_password": strongPassword + "x", "new_password_confirm": strongPassword + "x"})
 			return r.Status == http.StatusBadRequest
