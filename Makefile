@@ -18,12 +18,51 @@ test: node_modules
 	$(GO) test -shuffle=on ./...
 	$(MAKE) --no-print-directory fuzz
 
+# The whole suite once more with DynamoDB's transient answers injected into
+# every store client of the tests (shared/ddbfault): conflicts, throttling,
+# internal errors, unprocessed batches, short Query pages and lost answers,
+# FAULTS of the attempts, at most 2 per call (so retries can always win).
+FAULTS ?= rate=0.05,seed=1
+.PHONY: test-faults
+test-faults:
+	PUFINID_DYNAMODB_FAULTS='$(FAULTS)' $(GO) test -count=1 -shuffle=on ./...
+
+# How latency grows as the embedded store fills (functions/users/usersapi
+# TestGrowth): GET me and a login's transaction after GROWTH_SIZES requests
+# that each leave an item, then with GROWTH_DESIGNS reference items more.
+GROWTH_SIZES ?= 1000,2000,4000,10000
+GROWTH_DESIGNS ?= 10000
+.PHONY: bench-growth
+bench-growth:
+	$(GO) test ./functions/users/usersapi -run '^TestGrowth$$' -count=1 -v -timeout 0 \
+		-args -growth -growth.sizes=$(GROWTH_SIZES) -growth.designs=$(GROWTH_DESIGNS)
+
 # Every Go benchmark, end to end through the Lambda adapter and the embedded
 # DynamoDB; ddb-req/op is DynamoDB requests per call.
 BENCHTIME ?= 1s
 .PHONY: bench
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+# `make soak` runs the soak test (shared/soak through cmd/local's TestSoak)
+# for SOAK_DURATION (0: until SOAK_REQUESTS API requests), against the
+# embedded store or, with DYNAMODB_ENDPOINT (and TABLE_NAME) set, that one;
+# PUFINID_DYNAMODB_FAULTS turns DynamoDB fault injection on. SOAK_SEED=0
+# picks a new seed (printed); a failure prints the command that replays it.
+SOAK_DURATION ?= 10m
+SOAK_REQUESTS ?= 0
+SOAK_CLIENTS ?= 16
+SOAK_SEED ?= 0
+SOAK_CLOCK ?= fake
+# Operations whose failures are known, unbuilt parts of the contract (the
+# atomic cap on parallel password checks); empty makes them fail.
+SOAK_KNOWN_GAPS ?= race_wrong_passwords
+.PHONY: soak
+soak:
+	DYNAMODB_ENDPOINT='$(DYNAMODB_ENDPOINT)' TABLE_NAME='$(TABLE_NAME)' PUFINID_DYNAMODB_FAULTS='$(PUFINID_DYNAMODB_FAULTS)' \
+		$(GO) test ./cmd/local -run '^TestSoak$$' -count=1 -timeout 0 -v -args \
+		-soak.duration=$(SOAK_DURATION) -soak.requests=$(SOAK_REQUESTS) -soak.clients=$(SOAK_CLIENTS) \
+		-soak.seed=$(SOAK_SEED) -soak.clock=$(SOAK_CLOCK) -soak.known-gaps=$(SOAK_KNOWN_GAPS)
 
 # Each fuzz target of every package, for FUZZTIME (go test -fuzz takes one
 # target at a time). Minimizing is capped because some targets hash passwords.

@@ -10,6 +10,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -24,14 +25,18 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/smithy-go/middleware"
+
 	"github.com/pufinid/pufinid-api/functions/users/usersapi"
 	"github.com/pufinid/pufinid-api/shared/config"
+	"github.com/pufinid/pufinid-api/shared/ddbfault"
 	"github.com/pufinid/pufinid-api/shared/embeddeddb"
 	"github.com/pufinid/pufinid-api/shared/fixtures"
 	"github.com/pufinid/pufinid-api/shared/mailer"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
 	"github.com/pufinid/pufinid-api/shared/samtemplate"
 	"github.com/pufinid/pufinid-api/shared/store"
+	"github.com/pufinid/pufinid-api/shared/token"
 )
 
 // defaultTable names the table when TABLE_NAME is unset.
@@ -40,7 +45,7 @@ const defaultTable = "pufinid-local"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args, os.Getenv, os.Stdout, nil); err != nil {
+	if err := run(ctx, os.Args, os.Getenv, os.Stdout, nil, nil); err != nil {
 		fmt.Fprintln(os.Stderr, "local:", err)
 		stop()
 		os.Exit(1)
@@ -48,8 +53,11 @@ func main() {
 }
 
 // run serves until ctx ends. listening, if not nil, is told the server's
-// base URL once it accepts connections (tests start it on -port 0).
-func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, listening func(url string)) error {
+// base URL once it accepts connections (tests start it on -port 0). now,
+// if not nil, is the clock of every function, token and store write in
+// place of time.Now, so that a test can move time forward (the soak test
+// expires tokens and throttle windows with it).
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, listening func(url string), now func() time.Time) error {
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	port := fs.Int("port", 3000, "port to listen on, on 127.0.0.1 (0: any free port)")
@@ -85,8 +93,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
+	if now == nil {
+		now = time.Now
+	} else {
+		// config.Tokens signs on the wall clock: the same key, on the given one.
+		if tokens, err = token.NewIssuer([]byte(cmp.Or(getenv(config.EnvSigningKey), config.DevSigningKey)), now); err != nil {
+			return err
+		}
+	}
 
-	st, closeDB, err := openStore(ctx, getenv, log)
+	st, closeDB, err := openStore(ctx, getenv, log, now)
 	if err != nil {
 		return err
 	}
@@ -110,7 +126,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	outbox := mailer.NewOutbox(log)
-	gw, unwired := newGateway(tmpl, deps{Store: st, Tokens: tokens, Mailer: outbox, Links: links, Log: log, Now: time.Now})
+	gw, unwired := newGateway(tmpl, deps{Store: st, Tokens: tokens, Mailer: outbox, Links: links, Log: log, Now: now})
 	if len(unwired) > 0 {
 		log.Warn("functions of template.yaml not wired into cmd/local yet: their routes answer 404", "functions", unwired)
 	}
@@ -193,26 +209,48 @@ func readFixture(path string) (pufinid.Reference, error) {
 }
 
 // openStore opens the table at DYNAMODB_ENDPOINT (LocalStack, say) or,
-// with none set, in an embedded store that lives as long as the process.
-func openStore(ctx context.Context, getenv func(string) string, log *slog.Logger) (*store.Store, func(), error) {
+// with none set, in an embedded store that lives as long as the process,
+// whose expired items go every minute as DynamoDB's TTL would delete them.
+// PUFINID_DYNAMODB_FAULTS injects DynamoDB's transient answers into every
+// call (shared/ddbfault); the stop function logs what was injected.
+func openStore(ctx context.Context, getenv func(string) string, log *slog.Logger, now func() time.Time) (*store.Store, func(), error) {
 	table := getenv(config.EnvTable)
 	if table == "" {
 		table = defaultTable
 	}
+	var apiOptions []func(*middleware.Stack) error
+	report := func() {}
+	if spec := getenv(ddbfault.EnvSpec); spec != "" {
+		sp, err := ddbfault.ParseSpec(spec)
+		if err != nil {
+			return nil, nil, err
+		}
+		faults := ddbfault.New(sp)
+		apiOptions = append(apiOptions, faults.Install)
+		log.Warn("injecting DynamoDB faults into every call", "faults", sp.String())
+		report = func() {
+			st := faults.Stats()
+			log.Info("DynamoDB faults injected", "calls", st.Calls, "attempts", st.Attempts, "faults", st.Total(), "by_kind", st.Injected)
+		}
+	}
 	if endpoint := getenv(config.EnvDynamoDBEndpoint); endpoint != "" {
-		st, err := store.Open(ctx, store.Options{Table: table, Endpoint: endpoint})
+		st, err := store.Open(ctx, store.Options{Table: table, Endpoint: endpoint, Now: now, APIOptions: apiOptions})
 		log.Info("using DynamoDB at DYNAMODB_ENDPOINT", "endpoint", endpoint, "table", table)
-		return st, func() {}, err
+		return st, report, err
 	}
 	db, err := embeddeddb.Start("127.0.0.1:0")
 	if err != nil {
 		return nil, nil, fmt.Errorf("start embedded DynamoDB: %w", err)
 	}
-	st, err := store.Open(ctx, store.Options{Table: table, Endpoint: db.URL})
+	st, err := store.Open(ctx, store.Options{Table: table, Endpoint: db.URL, Now: now, APIOptions: apiOptions})
 	if err != nil {
 		_ = db.Close()
 		return nil, nil, err
 	}
+	sweep, stopSweep := context.WithCancel(context.Background())
+	db.SweepEvery(sweep, time.Minute, table, store.AttrTTL, now, func(err error) {
+		log.Warn("embedded DynamoDB: sweeping expired items failed", "err", err)
+	})
 	log.Info("using an embedded DynamoDB; its data lasts until the server stops", "endpoint", db.URL, "table", table)
-	return st, func() { _ = db.Close() }, nil
+	return st, func() { stopSweep(); report(); _ = db.Close() }, nil
 }

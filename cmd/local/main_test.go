@@ -57,7 +57,7 @@ func mustStart(t *testing.T, args []string, env map[string]string) (string, *syn
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, append([]string{"local", "-port", "0"}, args...),
-			func(k string) string { return env[k] }, logs, func(u string) { urls <- u })
+			func(k string) string { return env[k] }, logs, func(u string) { urls <- u }, nil)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -239,7 +239,7 @@ func TestRunRefusesToStartWithBadSettings(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			listened := false
 			err := run(context.Background(), append([]string{"local", "-port", "0"}, tc.args...),
-				func(string) string { return "" }, io.Discard, func(string) { listened = true })
+				func(string) string { return "" }, io.Discard, func(string) { listened = true }, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("err = %v, want one containing %q", err, tc.wantErr)
 			}
