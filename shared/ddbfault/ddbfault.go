@@ -414,12 +414,30 @@ func (in *Injector) protocol(ctx context.Context, di middleware.DeserializeInput
 		return middleware.DeserializeOutput{}, md, &smithyhttp.RequestSendError{Err: errConnectionLost}
 	}
 	status, body := in.errorAnswer(kind, op, c)
+	return rawAnswer(status, body), middleware.Metadata{}, nil
+}
+
+// rawAnswer is an HTTP answer of DynamoDB's JSON protocol, for the SDK's
+// deserializer to read.
+func rawAnswer(status int, body []byte) middleware.DeserializeOutput {
 	return middleware.DeserializeOutput{RawResponse: &smithyhttp.Response{Response: &http.Response{
 		StatusCode:    status,
 		Header:        http.Header{"Content-Type": {"application/x-amz-json-1.0"}, "X-Amzn-Requestid": {"ddbfault"}},
 		Body:          io.NopCloser(bytes.NewReader(body)),
 		ContentLength: int64(len(body)),
-	}}}, middleware.Metadata{}, nil
+	}}}
+}
+
+// Answer is a store.Options.APIOptions entry that answers every call, sent
+// nowhere, with DynamoDB's HTTP status and JSON body: for tests of answers
+// AWS gives that the embedded store never does.
+func Answer(status int, body string) func(*middleware.Stack) error {
+	return func(st *middleware.Stack) error {
+		return st.Deserialize.Add(middleware.DeserializeMiddlewareFunc("PufinFaultsAnswer",
+			func(context.Context, middleware.DeserializeInput, middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
+				return rawAnswer(status, []byte(body)), middleware.Metadata{}, nil
+			}), middleware.After)
+	}
 }
 
 // errorAnswer is DynamoDB's HTTP status and JSON error body for kind.

@@ -402,11 +402,7 @@ func opResetPasswordInvalid(c *client) bool {
 }
 
 func opChangePassword(c *client) bool {
-	u := c.someUser(func(u *user) bool { return u.checksLeft(c.d.soon()) > 0 })
-	if u == nil {
-		return false
-	}
-	t := c.liveToken(u)
+	u, t := c.signedIn(func(u *user) bool { return u.checksLeft(c.d.soon()) > 0 })
 	if t == nil {
 		return false
 	}
@@ -433,11 +429,7 @@ func opChangePassword(c *client) bool {
 // opChangePasswordRefused: a wrong old password (a failed check), or a
 // new one the rules refuse (a good check). The password stays.
 func opChangePasswordRefused(c *client) bool {
-	u := c.someUser(c.mayFail)
-	if u == nil {
-		return false
-	}
-	t := c.liveToken(u)
+	u, t := c.signedIn(c.mayFail)
 	if t == nil {
 		return false
 	}

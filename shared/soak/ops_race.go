@@ -204,11 +204,7 @@ func opRaceRevoke(c *client) bool {
 // password: one 204; the others find the token's user gone (403).
 func opRaceDelete(c *client) bool {
 	now := c.d.soon()
-	u := c.someUser(func(u *user) bool { return u.checksLeft(now) >= 3 && countWithin(u.failures, loginWindow, now) == 0 })
-	if u == nil {
-		return false
-	}
-	t := c.liveToken(u)
+	u, t := c.signedIn(func(u *user) bool { return u.checksLeft(now) >= 3 && countWithin(u.failures, loginWindow, now) == 0 })
 	if t == nil {
 		return false
 	}

@@ -139,11 +139,7 @@ func opTermsGet(c *client) bool {
 }
 
 func opTermsAccept(c *client) bool {
-	u := c.someUser(nil)
-	if u == nil {
-		return false
-	}
-	t := c.liveToken(u)
+	u, t := c.signedIn(nil)
 	if t == nil {
 		return false
 	}

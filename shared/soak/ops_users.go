@@ -17,9 +17,15 @@ const (
 )
 
 // someUser is a random live user, or nil.
-func (c *client) someUser(ok func(*user) bool) *user {
+func (c *client) someUser(ok func(*user) bool) *user { return c.pickUser(c.users, ok) }
+
+// someGhost is a random deleted user, or nil.
+func (c *client) someGhost(ok func(*user) bool) *user { return c.pickUser(c.ghosts, ok) }
+
+// pickUser is a random one of us that ok accepts (nil accepts all), or nil.
+func (c *client) pickUser(us []*user, ok func(*user) bool) *user {
 	var fit []*user
-	for _, u := range c.users {
+	for _, u := range us {
 		if ok == nil || ok(u) {
 			fit = append(fit, u)
 		}
@@ -30,17 +36,18 @@ func (c *client) someUser(ok func(*user) bool) *user {
 	return fit[c.rng.IntN(len(fit))]
 }
 
-func (c *client) someGhost(ok func(*user) bool) *user {
-	var fit []*user
-	for _, u := range c.ghosts {
-		if ok == nil || ok(u) {
-			fit = append(fit, u)
-		}
+// signedIn is a random live user that ok accepts with a live access token
+// (logging in or refreshing first if need be); nil, nil when there is none.
+func (c *client) signedIn(ok func(*user) bool) (*user, *accessToken) {
+	u := c.someUser(ok)
+	if u == nil {
+		return nil, nil
 	}
-	if len(fit) == 0 {
-		return nil
+	t := c.liveToken(u)
+	if t == nil {
+		return nil, nil
 	}
-	return fit[c.rng.IntN(len(fit))]
+	return u, t
 }
 
 // signup is a signup form and the user the model expects it to make.
@@ -435,11 +442,7 @@ var updateBreaks = []struct {
 }
 
 func opUpdateUserInvalid(c *client) bool {
-	u := c.someUser(nil)
-	if u == nil {
-		return false
-	}
-	t := c.liveToken(u)
+	u, t := c.signedIn(nil)
 	if t == nil {
 		return false
 	}
@@ -468,11 +471,7 @@ func opUpdateUserInvalid(c *client) bool {
 // of the client's, a deleted one or an id nobody has): 404, and the other
 // user is unchanged (later operations on it check that).
 func opOtherUser(c *client) bool {
-	u := c.someUser(nil)
-	if u == nil {
-		return false
-	}
-	t := c.liveToken(u)
+	u, t := c.signedIn(nil)
 	if t == nil {
 		return false
 	}
@@ -521,11 +520,7 @@ func opUserNoToken(c *client) bool {
 }
 
 func opDeleteWrongPassword(c *client) bool {
-	u := c.someUser(func(u *user) bool { return c.mayFail(u) })
-	if u == nil {
-		return false
-	}
-	t := c.liveToken(u)
+	u, t := c.signedIn(func(u *user) bool { return c.mayFail(u) })
 	if t == nil {
 		return false
 	}
@@ -548,11 +543,7 @@ func opDeleteWrongPassword(c *client) bool {
 }
 
 func opDeleteUser(c *client) bool {
-	u := c.someUser(func(u *user) bool { return u.checksLeft(c.d.soon()) > 0 })
-	if u == nil {
-		return false
-	}
-	t := c.liveToken(u)
+	u, t := c.signedIn(func(u *user) bool { return u.checksLeft(c.d.soon()) > 0 })
 	if t == nil {
 		return false
 	}

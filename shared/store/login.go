@@ -133,17 +133,16 @@ func (s *Store) LoginFailed(ctx context.Context, a *LoginAttempt) error {
 }
 
 // isRetryableCancel reports a transaction cancelled because another
-// attempt got there first: a counter no longer as read, or a transaction
-// on the same counter in flight (parallel attempts from one IP), as opposed
-// to an outage.
+// attempt got there first: a counter no longer as read. (A transaction on
+// the same counter in flight, TransactionConflict, is already repeated by
+// transact; what reaches here after that is an outage.)
 func isRetryableCancel(err error) bool {
 	reasons, ok := cancellationReasons(err)
 	if !ok {
 		return false
 	}
 	for _, r := range reasons {
-		switch aws.ToString(r.Code) {
-		case "ConditionalCheckFailed", "TransactionConflict":
+		if aws.ToString(r.Code) == "ConditionalCheckFailed" {
 			return true
 		}
 	}

@@ -1,18 +1,15 @@
 package store_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
-	"net/http"
 	"testing"
 
 	"github.com/aws/smithy-go/middleware"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/pufinid/pufinid-api/shared/apierror"
 	"github.com/pufinid/pufinid-api/shared/apitest"
+	"github.com/pufinid/pufinid-api/shared/ddbfault"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
 	"github.com/pufinid/pufinid-api/shared/store"
 )
@@ -24,19 +21,10 @@ import (
 // ConditionalCheckFailed), and the signup must report both fields.
 func TestSignupReportsEveryTakenFieldDynamoDBNames(t *testing.T) {
 	env := apitest.New(t)
-	bothTaken := func(st *middleware.Stack) error {
-		return st.Deserialize.Add(middleware.DeserializeMiddlewareFunc("BothClaimsTaken",
-			func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
-				body := []byte(`{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException",` +
-					`"message":"Transaction cancelled, please refer cancellation reasons for specific reasons [None, ConditionalCheckFailed, ConditionalCheckFailed]",` +
-					`"CancellationReasons":[{"Code":"None"},{"Code":"ConditionalCheckFailed","Message":"The conditional request failed"},` +
-					`{"Code":"ConditionalCheckFailed","Message":"The conditional request failed"}]}`)
-				return middleware.DeserializeOutput{RawResponse: &smithyhttp.Response{Response: &http.Response{
-					StatusCode: 400, Header: http.Header{"Content-Type": {"application/x-amz-json-1.0"}},
-					Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)),
-				}}}, middleware.Metadata{}, nil
-			}), middleware.After)
-	}
+	bothTaken := ddbfault.Answer(400, `{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException",`+
+		`"message":"Transaction cancelled, please refer cancellation reasons for specific reasons [None, ConditionalCheckFailed, ConditionalCheckFailed]",`+
+		`"CancellationReasons":[{"Code":"None"},{"Code":"ConditionalCheckFailed","Message":"The conditional request failed"},`+
+		`{"Code":"ConditionalCheckFailed","Message":"The conditional request failed"}]}`)
 	st, err := store.Open(context.Background(), store.Options{Table: env.Store.Table(), Endpoint: env.DB.URL,
 		APIOptions: []func(*middleware.Stack) error{bothTaken}})
 	if err != nil {
