@@ -55,3 +55,5 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/dynamodbstreams v1.41.0 // indirect
 	github.com/aws/aws-sdk-go-v2/service/sesv2 v1.74.0
 )
+
+replace github.com/truora/minidyn => ./third_party/minidyn
