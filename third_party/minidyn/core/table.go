@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"slices"
 	"sort"
 	"time"
 
@@ -351,7 +352,7 @@ func (t *Table) fetchQueryData(input QueryInput) (*index, []string) {
 		return i, i.sortedKeys
 	}
 
-	return nil, t.SortedKeys
+	return nil, t.partitionKeys(input)
 }
 
 func prepareSearch(input *QueryInput, index *index, k, startKey string) (string, bool) {
@@ -592,8 +593,20 @@ func (t *Table) setItem(key string, item map[string]*types.Item) {
 	t.Data[key] = item
 
 	if !exists {
-		t.SortedKeys = append(t.SortedKeys, key)
-		sort.Strings(t.SortedKeys)
+		// PATCH(pufinid): insert in place instead of re-sorting every key,
+		// which made filling a table quadratic.
+		pos := sort.SearchStrings(t.SortedKeys, key)
+		t.SortedKeys = slices.Insert(t.SortedKeys, pos, key)
+	}
+}
+
+// removeKey drops key from the data and the sorted keys.
+func (t *Table) removeKey(key string) {
+	delete(t.Data, key)
+
+	pos := sort.SearchStrings(t.SortedKeys, key)
+	if pos < len(t.SortedKeys) && t.SortedKeys[pos] == key {
+		t.SortedKeys = slices.Delete(t.SortedKeys, pos, pos+1)
 	}
 }
 
@@ -617,6 +630,9 @@ type TableSnapshot struct {
 	data       map[string]map[string]*types.Item
 	sortedKeys []string
 	indexes    map[string]indexSnapshot
+	// PATCH(pufinid): before-images of the keys a transaction touches.
+	items   map[string]map[string]*types.Item
+	partial bool
 }
 
 // Snapshot returns a deep copy of the table's mutable state
@@ -639,8 +655,12 @@ func (t *Table) Snapshot() TableSnapshot {
 
 // Restore replaces the table's mutable state with a previously taken snapshot
 func (t *Table) Restore(s TableSnapshot) {
-	t.Data = s.data
-	t.SortedKeys = s.sortedKeys
+	if s.partial {
+		t.restoreKeys(s)
+	} else {
+		t.Data = s.data
+		t.SortedKeys = s.sortedKeys
+	}
 
 	for name, idx := range t.Indexes {
 		if snap, ok := s.indexes[name]; ok {

@@ -102,7 +102,9 @@ func deepCopyTypesItem(it *types.Item) *types.Item {
 	out.SS = deepCopyStringPtrSlice(it.SS)
 	out.NS = deepCopyStringPtrSlice(it.NS)
 
-	if len(it.L) > 0 {
+	// PATCH(pufinid): an empty list or map is still a typed value; copying
+	// it as nil left an attribute with no type after a rollback.
+	if it.L != nil {
 		out.L = make([]*types.Item, len(it.L))
 
 		for i, e := range it.L {
@@ -110,7 +112,7 @@ func deepCopyTypesItem(it *types.Item) *types.Item {
 		}
 	}
 
-	if len(it.M) > 0 {
+	if it.M != nil {
 		out.M = deepCopyItemMap(it.M)
 	}
 

@@ -791,7 +791,11 @@ func (c *Client) batchGetItemForTable(ctx context.Context, tableName string, req
 }
 
 func (c *Client) prepareTransact(items []TransactWriteItem) (map[string]core.TableSnapshot, error) {
-	snapshots := map[string]core.TableSnapshot{}
+	// PATCH(pufinid): snapshot only the items the transaction touches, not a
+	// deep copy of every table it names; a table whose key cannot be read
+	// falls back to the whole-table snapshot.
+	keysByTable := map[string][]string{}
+	whole := map[string]bool{}
 	seenKeys := make(map[string]struct{}, len(items))
 
 	for _, item := range items {
@@ -817,29 +821,42 @@ func (c *Client) prepareTransact(items []TransactWriteItem) (map[string]core.Tab
 			return nil, ferr
 		}
 
-		if _, alreadySnapped := snapshots[tableName]; !alreadySnapped {
-			table, err := c.getTable(tableName)
-			if err != nil {
-				return nil, mapKnownError(err)
-			}
-
-			snapshots[tableName] = table.Snapshot()
+		table, err := c.getTable(tableName)
+		if err != nil {
+			return nil, mapKnownError(err)
 		}
 
-		table := c.tables[tableName]
 		internalKeyMap := mapAttributeValueMapToTypes(rawKeyMap)
 
-		if key, err := table.KeySchema.GetKey(table.AttributesDef, internalKeyMap); err == nil {
-			id := tableName + "|" + key
+		key, err := table.KeySchema.GetKey(table.AttributesDef, internalKeyMap)
+		if err != nil {
+			whole[tableName] = true
 
-			if _, exists := seenKeys[id]; exists {
-				return nil, &smithy.GenericAPIError{
-					Code:    "ValidationException",
-					Message: "Transaction request cannot include multiple operations on one item",
-				}
+			continue
+		}
+
+		id := tableName + "|" + key
+
+		if _, exists := seenKeys[id]; exists {
+			return nil, &smithy.GenericAPIError{
+				Code:    "ValidationException",
+				Message: "Transaction request cannot include multiple operations on one item",
 			}
+		}
 
-			seenKeys[id] = struct{}{}
+		seenKeys[id] = struct{}{}
+		keysByTable[tableName] = append(keysByTable[tableName], key)
+	}
+
+	snapshots := map[string]core.TableSnapshot{}
+
+	for name := range whole {
+		snapshots[name] = c.tables[name].Snapshot()
+	}
+
+	for name, keys := range keysByTable {
+		if !whole[name] {
+			snapshots[name] = c.tables[name].SnapshotKeys(keys)
 		}
 	}
 
