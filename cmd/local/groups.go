@@ -67,7 +67,7 @@ var groups = map[string]group{
 	},
 	"TokenFunction": {
 		handler: func(d deps) http.Handler {
-			return tokenapi.New(tokenapi.Deps{Store: d.Store, Tokens: d.Tokens, Now: d.Now, Log: d.Log})
+			return tokenapi.New(tokenapi.Deps{Store: d.Store, Tokens: d.Tokens, Log: d.Log})
 		},
 		routes: func() []web.Route { return tokenapi.Routes(tokenapi.Deps{}).Routes() },
 	},

@@ -136,11 +136,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	url := "http://" + ln.Addr().String()
-	srv := &http.Server{
-		Handler:           newMux(gw, outbox),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newServer(newMux(gw, outbox), slog.NewLogLogger(log.Handler(), slog.LevelWarn), serverTimeouts)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("serving the PufinID API", "url", url, "table", st.Table(),

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"log"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -120,4 +121,43 @@ func newMux(gw http.Handler, outbox http.Handler) *http.ServeMux {
 	mux.Handle("/_aws/ses", outbox)
 	mux.Handle("/", gw)
 	return mux
+}
+
+// timeouts bound how long one connection may hold the server, so that a
+// client that opens connections and then stalls (slowloris) cannot tie up
+// goroutines and file descriptors without end.
+type timeouts struct {
+	readHeader time.Duration // the request line and headers
+	read       time.Duration // the whole request, headers and body
+	write      time.Duration // from the end of the headers to the end of the answer
+	idle       time.Duration // waiting for the next request on a kept-alive connection
+}
+
+// serverTimeouts are run's. Reading a whole request may take 30 s: the
+// functions take bodies of at most 64 KiB (2 KiB/s is enough), and the
+// local API Gateway reads up to API Gateway's 10 MiB before it answers 413
+// (some 350 KiB/s), which no client on this machine falls short of. A
+// function's Lambda times out after 10 s (template.yaml), so 60 s from
+// the headers covers the slowest body, the slowest function and writing
+// the largest answer (the OpenAPI document). A kept-alive connection may
+// wait 2 minutes for its next request.
+var serverTimeouts = timeouts{
+	readHeader: 10 * time.Second,
+	read:       30 * time.Second,
+	write:      60 * time.Second,
+	idle:       2 * time.Minute,
+}
+
+// newServer is the HTTP server that serves h with the timeouts t, logging
+// the server's own errors (a handler's panic, a TLS handshake on the plain
+// port) to errorLog.
+func newServer(h http.Handler, errorLog *log.Logger, t timeouts) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: t.readHeader,
+		ReadTimeout:       t.read,
+		WriteTimeout:      t.write,
+		IdleTimeout:       t.idle,
+		ErrorLog:          errorLog,
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -91,7 +92,7 @@ func newEnv(tb testing.TB, faults *ddbfault.Injector) *Env {
 	clock := NewClock(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
 	counter := new(atomic.Int64)
 	table := fmt.Sprintf("pufinid-test-%d", tableSeq.Add(1))
-	apiOptions := []func(*middleware.Stack) error{refuseEmptyCollections(tb)}
+	apiOptions := []func(*middleware.Stack) error{refuseEmptyCollections(tb), refuseUnusedExpressionAttributes(tb)}
 	if faults != nil {
 		apiOptions = append(apiOptions, faults.Install)
 	}
@@ -212,6 +213,12 @@ func Bearer(tok string) Option {
 
 // Header sets a request header.
 func Header(k, v string) Option { return func(r *http.Request) { r.Header.Set(k, v) } }
+
+// From sends the request from the source address ip, as API Gateway
+// reports it (requestContext.http.sourceIp); the default is 198.51.100.7.
+func From(ip string) Option {
+	return func(r *http.Request) { r.RemoteAddr = net.JoinHostPort(ip, "40000") }
+}
 
 // Raw is a body sent as is, with its content type.
 type Raw struct {

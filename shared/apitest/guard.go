@@ -3,6 +3,8 @@ package apitest
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -84,6 +86,89 @@ func emptyValue(v types.AttributeValue, at string) string {
 		for i, e := range v.Value {
 			if path := emptyValue(e, fmt.Sprintf("%s[%d]", at, i)); path != "" {
 				return path
+			}
+		}
+	}
+	return ""
+}
+
+// refuseUnusedExpressionAttributes fails tb when a request declares an
+// expression attribute name or value that none of its expressions uses:
+// DynamoDB refuses such a request with a ValidationException, and the
+// embedded store does not check.
+func refuseUnusedExpressionAttributes(tb testing.TB) func(*middleware.Stack) error {
+	return func(st *middleware.Stack) error {
+		return st.Initialize.Add(middleware.InitializeMiddlewareFunc("PufinRefuseUnusedExpressionAttributes",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				if unused := unusedExpressionAttributes(in.Parameters); unused != "" {
+					tb.Errorf("DynamoDB would refuse %T: %s is declared but not used", in.Parameters, unused)
+				}
+				return next.HandleInitialize(ctx, in)
+			}), middleware.After)
+	}
+}
+
+// exprSet is one request's (or transaction item's) expressions with the
+// names and values they may use.
+type exprSet struct {
+	exprs  []*string
+	names  map[string]string
+	values map[string]types.AttributeValue
+}
+
+func unusedExpressionAttributes(params any) string {
+	var sets []exprSet
+	switch p := params.(type) {
+	case *dynamodb.GetItemInput:
+		sets = append(sets, exprSet{[]*string{p.ProjectionExpression}, p.ExpressionAttributeNames, nil})
+	case *dynamodb.QueryInput:
+		sets = append(sets, exprSet{[]*string{p.KeyConditionExpression, p.FilterExpression, p.ProjectionExpression}, p.ExpressionAttributeNames, p.ExpressionAttributeValues})
+	case *dynamodb.ScanInput:
+		sets = append(sets, exprSet{[]*string{p.FilterExpression, p.ProjectionExpression}, p.ExpressionAttributeNames, p.ExpressionAttributeValues})
+	case *dynamodb.PutItemInput:
+		sets = append(sets, exprSet{[]*string{p.ConditionExpression}, p.ExpressionAttributeNames, p.ExpressionAttributeValues})
+	case *dynamodb.UpdateItemInput:
+		sets = append(sets, exprSet{[]*string{p.UpdateExpression, p.ConditionExpression}, p.ExpressionAttributeNames, p.ExpressionAttributeValues})
+	case *dynamodb.DeleteItemInput:
+		sets = append(sets, exprSet{[]*string{p.ConditionExpression}, p.ExpressionAttributeNames, p.ExpressionAttributeValues})
+	case *dynamodb.BatchGetItemInput:
+		for _, ka := range p.RequestItems {
+			sets = append(sets, exprSet{[]*string{ka.ProjectionExpression}, ka.ExpressionAttributeNames, nil})
+		}
+	case *dynamodb.TransactWriteItemsInput:
+		for _, it := range p.TransactItems {
+			switch {
+			case it.Put != nil:
+				sets = append(sets, exprSet{[]*string{it.Put.ConditionExpression}, it.Put.ExpressionAttributeNames, it.Put.ExpressionAttributeValues})
+			case it.Update != nil:
+				sets = append(sets, exprSet{[]*string{it.Update.UpdateExpression, it.Update.ConditionExpression}, it.Update.ExpressionAttributeNames, it.Update.ExpressionAttributeValues})
+			case it.Delete != nil:
+				sets = append(sets, exprSet{[]*string{it.Delete.ConditionExpression}, it.Delete.ExpressionAttributeNames, it.Delete.ExpressionAttributeValues})
+			case it.ConditionCheck != nil:
+				sets = append(sets, exprSet{[]*string{it.ConditionCheck.ConditionExpression}, it.ConditionCheck.ExpressionAttributeNames, it.ConditionCheck.ExpressionAttributeValues})
+			}
+		}
+	}
+	for _, s := range sets {
+		var all strings.Builder
+		for _, e := range s.exprs {
+			if e != nil {
+				all.WriteString(*e)
+				all.WriteByte(' ')
+			}
+		}
+		text := all.String()
+		used := func(placeholder string) bool {
+			return regexp.MustCompile(regexp.QuoteMeta(placeholder) + `\b`).MatchString(text)
+		}
+		for k := range s.names {
+			if !used(k) {
+				return "expression attribute name " + k
+			}
+		}
+		for k := range s.values {
+			if !used(k) {
+				return "expression attribute value " + k
 			}
 		}
 	}

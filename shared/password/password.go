@@ -2,7 +2,8 @@
 // accepted: argon2id hashes in PHC string format (so the parameters can be
 // raised later and old hashes upgraded on the next login), constant-time
 // verification, equal-cost verification for unknown users, and Django's
-// password validators with Django's messages.
+// password validators with Django's messages, plus one of its own that
+// refuses a password with nothing visible in it.
 package password
 
 import (

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/trustelem/zxcvbn/frequency"
 	"golang.org/x/crypto/argon2"
@@ -160,6 +161,88 @@ func TestValidate(t *testing.T) {
 				t.Errorf("Validate(%q) = %q; want %q", tc.pw, got, tc.want)
 			}
 		})
+	}
+}
+
+// The attack: a password that passes the length check but is no secret and
+// cannot be seen, made of spaces, or of characters that draw nothing
+// (zero-width spaces, format controls, marks with no base, Hangul fillers).
+// Each is refused with the invisible message; one visible character among
+// them is enough to pass, as spaces between words are.
+func TestValidateRefusesInvisiblePasswords(t *testing.T) {
+	t.Parallel()
+	rep := func(s string) string { return strings.Repeat(s, minLength) }
+	tests := []struct {
+		name  string
+		pw    string
+		attrs map[string]string
+		want  []string
+	}{
+		{name: "spaces", pw: rep(" "), want: []string{msgInvisible}},
+		{name: "tabs", pw: rep("\t"), want: []string{msgInvisible}},
+		{name: "newlines and carriage returns", pw: rep("\r\n"), want: []string{msgInvisible}},
+		{name: "zero-width spaces U+200B", pw: rep("\u200b"), want: []string{msgInvisible}},
+		{name: "no-break spaces U+00A0", pw: rep("\u00a0"), want: []string{msgInvisible}},
+		{name: "ideographic spaces U+3000", pw: rep("\u3000"), want: []string{msgInvisible}},
+		{name: "word joiners U+2060", pw: rep("\u2060"), want: []string{msgInvisible}},
+		{name: "byte order marks U+FEFF", pw: rep("\ufeff"), want: []string{msgInvisible}},
+		{name: "soft hyphens U+00AD", pw: rep("\u00ad"), want: []string{msgInvisible}},
+		{name: "right-to-left overrides U+202E", pw: rep("\u202e"), want: []string{msgInvisible}},
+		{name: "zero-width joiners U+200D", pw: rep("\u200d"), want: []string{msgInvisible}},
+		{name: "Mongolian vowel separators U+180E", pw: rep("\u180e"), want: []string{msgInvisible}},
+		{name: "line and paragraph separators", pw: rep("\u2028\u2029"), want: []string{msgInvisible}},
+		{name: "en quads to hair spaces", pw: "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a", want: []string{msgInvisible}},
+		{name: "NUL and other control characters", pw: rep("\x00\x1b\x7f\u0085"), want: []string{msgInvisible}},
+		{name: "combining acute accents with no base", pw: rep("\u0301"), want: []string{msgInvisible}},
+		{name: "combining enclosing circles with no base", pw: rep("\u20dd"), want: []string{msgInvisible}},
+		{name: "variation selectors", pw: rep("\ufe0f"), want: []string{msgInvisible}},
+		{name: "combining grapheme joiners U+034F", pw: rep("\u034f"), want: []string{msgInvisible}},
+		{name: "Hangul fillers U+3164", pw: rep("\u3164"), want: []string{msgInvisible}},
+		{name: "halfwidth Hangul fillers U+FFA0", pw: rep("\uffa0"), want: []string{msgInvisible}},
+		{name: "blank Braille patterns U+2800", pw: rep("\u2800"), want: []string{msgInvisible}},
+		{name: "tag characters", pw: "\U000e0070\U000e0061\U000e0073\U000e0073\U000e0077\U000e006f\U000e0072\U000e0064", want: []string{msgInvisible}},
+		{name: "a mix of them all", pw: " \t\u200b\u00a0\u3000\u2060\ufeff\u00ad\u0301\u3164", want: []string{msgInvisible}},
+		{name: "too short and invisible gets both messages", pw: "   ", want: []string{msgTooShort, msgInvisible}},
+		{name: "the user's attributes do not change it", pw: rep(" "), attrs: map[string]string{AttrFirstName: "Ada"}, want: []string{msgInvisible}},
+
+		{name: "a passphrase with spaces passes", pw: "correct horse battery staple"},
+		{name: "surrounding spaces are allowed", pw: "   Tr0ub4dor&3   "},
+		{name: "one visible character among invisible ones is enough", pw: "\u200b\u200b\u200bx\u200b\u200b\u200b\u200b"},
+		{name: "accents on letters are visible", pw: rep("e\u0301")},
+		{name: "punctuation is visible", pw: rep(".")},
+		{name: "spacing marks draw on their own", pw: rep("\u0903")},
+		{name: "private use characters may be drawn", pw: rep("\ue000")},
+		{name: "the empty password is only too short", pw: "", want: []string{msgTooShort}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := Validate(tc.pw, tc.attrs)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("Validate(%+q) = %q; want %q", tc.pw, got, tc.want)
+			}
+		})
+	}
+}
+
+// The rule refuses no password a user can see: every letter, number,
+// punctuation character and symbol counts as visible, but for the few that
+// Unicode itself says are drawn as nothing (the Hangul fillers) and the
+// blank Braille pattern.
+func TestOnlyCharactersThatDrawNothingAreInvisible(t *testing.T) {
+	t.Parallel()
+	blank := func(r rune) bool {
+		return unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) || r == '\u2800'
+	}
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S, unicode.Mc) && !blank(r) && isInvisible(r) {
+			t.Errorf("%U %q is visible, but counts as invisible", r, r)
+		}
+	}
+	for _, r := range []rune{'a', 'Z', '7', '_', '.', '\u00e9', '\u4e2d', '\U0001F600', '\ufffd', '\ue000'} {
+		if isInvisible(r) {
+			t.Errorf("%U %q counts as invisible", r, r)
+		}
 	}
 }
 

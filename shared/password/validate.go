@@ -20,6 +20,10 @@ const (
 	similarToFmt = "The password is too similar to the "
 )
 
+// msgInvisible is this API's own rule, worded as Django words its
+// validators' messages.
+const msgInvisible = "This password contains no visible characters."
+
 // Attribute labels as Django's User model names them (verbose_name); Validate
 // checks them in Django's default order, then any other key in sorted order.
 const (
@@ -32,10 +36,11 @@ const (
 var attrOrder = []string{AttrUsername, AttrFirstName, AttrLastName, AttrEmail}
 
 // Validate runs Django's four default password validators (user attribute
-// similarity, minimum length 8, common password, entirely numeric) and
-// returns their messages, or nil when pw is acceptable. attrs maps an
-// attribute's label (AttrUsername, ...) to the user's value; empty values
-// are skipped. The field's maximum length is the caller's check.
+// similarity, minimum length 8, common password, entirely numeric), then
+// this API's own (nothing visible, see isBlank), and returns their
+// messages, or nil when pw is acceptable. attrs maps an attribute's label
+// (AttrUsername, ...) to the user's value; empty values are skipped. The
+// field's maximum length is the caller's check.
 func Validate(pw string, attrs map[string]string) []string {
 	var msgs []string
 	if label, ok := similarAttr(pw, attrs); ok {
@@ -50,7 +55,55 @@ func Validate(pw string, attrs map[string]string) []string {
 	if isNumeric(pw) {
 		msgs = append(msgs, msgNumeric)
 	}
+	if isBlank(pw) {
+		msgs = append(msgs, msgInvisible)
+	}
 	return msgs
+}
+
+// isBlank reports whether pw is non-empty and every character of it is
+// invisible: eight spaces, tabs or zero-width spaces pass the length check
+// but are no secret, and whoever types one on a phone or copies one from a
+// page cannot see what they chose. One visible character is enough: spaces
+// around and between words are allowed ("correct horse battery staple").
+// The empty password is only too short.
+func isBlank(pw string) bool {
+	if pw == "" {
+		return false
+	}
+	for _, r := range pw {
+		if !isInvisible(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// isInvisible reports whether r draws nothing by itself, that is:
+//   - white space (unicode.IsSpace: tab, newline, U+0085, no-break space
+//     U+00A0, the U+2000 to U+200A spaces, U+202F, U+205F, ideographic space
+//     U+3000...) and every separator (Z: Zs, Zl U+2028, Zp U+2029);
+//   - control characters (Cc: C0, DEL, C1);
+//   - format characters (Cf: soft hyphen U+00AD, zero-width space, joiners
+//     and direction marks U+200B to U+200F, U+202A to U+202E, word joiner
+//     and invisible operators U+2060 to U+2064, BOM U+FEFF, U+180E, the tag
+//     characters U+E0001 to U+E007F...);
+//   - nonspacing and enclosing marks (Mn, Me: combining accents, variation
+//     selectors), which only draw on a base character and so leave nothing
+//     visible when all there is are marks; spacing marks (Mc) take room of
+//     their own and count as visible;
+//   - the other default-ignorable code points Unicode lists
+//     (Other_Default_Ignorable_Code_Point: the Hangul fillers U+115F,
+//     U+1160, U+3164 and U+FFA0, which are letters drawn as nothing,
+//     U+034F, U+17B4, U+17B5, and unassigned code points reserved as
+//     ignorable such as U+2065 and U+FFF0 to U+FFF8);
+//   - the blank Braille pattern U+2800, a symbol drawn as an empty cell.
+//
+// Private-use (Co) and other unassigned (Cn) code points count as visible:
+// a font may draw them, and a later Unicode may assign them.
+func isInvisible(r rune) bool {
+	return unicode.IsSpace(r) || unicode.In(r, unicode.Z, unicode.Cc, unicode.Cf, unicode.Mn, unicode.Me,
+		unicode.Other_Default_Ignorable_Code_Point) || r == '\u2800'
 }
 
 // isNumeric is Python's str.isdigit: non-empty and every character a digit.

@@ -685,8 +685,7 @@ var tokenSafe = regexp.MustCompile(`^[A-Za-z0-9._~@+-]+$`)
 func fill(raw []byte, vals map[string]string) ([]byte, error) {
 	var errs []error
 	out := placeholderRE.ReplaceAllFunc(raw, func(m []byte) []byte {
-		name := string(m[2 : len(m)-2])
-		v, ok := vals[name]
+		v, ok := vals[string(m[2:len(m)-2])]
 		switch {
 		case !ok:
 			errs = append(errs, fmt.Errorf("unknown placeholder %s (known: %s)", m, strings.Join(slices.Sorted(maps.Keys(placeholders)), ", ")))

@@ -90,14 +90,17 @@ const refreshTokenPrefix = "RTOKEN#"
 
 func refreshTokenKey(userID, jti string) key { return key{userPK(userID), refreshTokenPrefix + jti} }
 
-// Login failure counters: one per account (in its partition, so it goes
-// with the account), one per login name that matches no account (so unknown
-// names are throttled like known ones and the 429 tells nothing; keyed by a
-// hash so the table keeps no mistyped login, which is sometimes a
-// password), and one per source IP.
-const loginFailSK = "LOGINFAIL"
-
-func loginFailAccountKey(userID string) key { return key{userPK(userID), loginFailSK} }
+// Password check counters (passwordcheck.go): an account's live in its
+// partition, so they go with the account; a login name that matches no
+// account has a partition of its own, so unknown names are throttled like
+// known ones and the 429 tells nothing (keyed by a hash, so the table keeps
+// no mistyped login, which is sometimes a password); and one per source
+// address.
+const (
+	loginFailSK     = "LOGINFAIL"
+	checkAccountSK  = "PWCHECKS"
+	checkPairPrefix = "PWFAIL#SRC#"
+)
 
 func loginFailNameKey(login string) key {
 	sum := sha256.Sum256([]byte(strings.ToLower(login)))

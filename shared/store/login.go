@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,25 +18,26 @@ import (
 const maxLoginLen = 254
 
 // LoginAttempt is what a login needs to decide: the account the login names,
-// if any, and the failure counters that cover the attempt.
+// if any, and the counters that cap its password check.
 type LoginAttempt struct {
 	User  pufinid.User // zero unless Found
 	Found bool
 
-	counterKey key // the account's counter, or the unknown login name's
-	counter    failWindow
-	ipKey      key
-	ip         failWindow
+	check PasswordCheck
 }
+
+// Check is the attempt's password check, to Reserve before the password is
+// looked at.
+func (a *LoginAttempt) Check() *PasswordCheck { return &a.check }
 
 // LoginLookup reads what a login needs in two BatchGetItems: first the
 // claim on the login (the email claim if it holds "@", usernames cannot)
-// with the source IP's failure counter; then the account's profile with its
-// failure counter, or, for a login that names no account, that name's
-// counter, so both cases make the same requests.
+// with the source address's counter; then the account's profile with its
+// counters, or, for a login that names no account, that name's counters,
+// so both cases make the same requests.
 func (s *Store) LoginLookup(ctx context.Context, login, ip string) (*LoginAttempt, error) {
-	a := &LoginAttempt{ipKey: loginFailIPKey(ip)}
-	keys := []key{a.ipKey}
+	ipKey := loginFailIPKey(ip)
+	keys := []key{ipKey}
 	var claimKey key
 	if utf8.RuneCountInString(login) <= maxLoginLen {
 		if strings.Contains(login, "@") {
@@ -47,15 +47,12 @@ func (s *Store) LoginLookup(ctx context.Context, login, ip string) (*LoginAttemp
 		}
 		keys = append(keys, claimKey)
 	}
-	got, err := s.batchGet(ctx, keys)
+	first, err := s.batchGet(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
-	if a.ip, err = readFailWindow(got, a.ipKey); err != nil {
-		return nil, err
-	}
 	var userID string
-	if it, ok := got[claimKey]; ok {
+	if it, ok := first[claimKey]; ok {
 		c, err := unmarshalAll[claim]([]item{it})
 		if err != nil {
 			return nil, err
@@ -63,17 +60,22 @@ func (s *Store) LoginLookup(ctx context.Context, login, ip string) (*LoginAttemp
 		userID = c[0].UserID
 	}
 
+	a := &LoginAttempt{}
 	if userID == "" {
-		a.counterKey = loginFailNameKey(login)
-		got, err = s.batchGet(ctx, []key{a.counterKey})
+		a.check = newPasswordCheck(loginFailNameKey(login), ip)
+		keys = []key{a.check.pair.k, a.check.account.k}
 	} else {
-		a.counterKey = loginFailAccountKey(userID)
-		got, err = s.batchGet(ctx, []key{userProfileKey(userID), a.counterKey})
+		a.check = newPasswordCheck(key{PK: userPK(userID)}, ip)
+		keys = []key{userProfileKey(userID), a.check.pair.k, a.check.account.k}
 	}
+	got, err := s.batchGet(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
-	if a.counter, err = readFailWindow(got, a.counterKey); err != nil {
+	if it, ok := first[ipKey]; ok {
+		got[ipKey] = it
+	}
+	if err := a.check.read(got); err != nil {
 		return nil, err
 	}
 	if it, ok := got[userProfileKey(userID)]; ok && userID != "" {
@@ -86,69 +88,6 @@ func (s *Store) LoginLookup(ctx context.Context, login, ip string) (*LoginAttemp
 	return a, nil
 }
 
-// Throttled reports whether the attempt must be refused at now without
-// checking its password, and for how long: the account (or unknown name)
-// has LoginAccountLimit failures in its window, or the source IP has
-// LoginIPLimit.
-func (a *LoginAttempt) Throttled(now time.Time) (time.Duration, bool) {
-	wa, accountOK := a.counter.wait(now, LoginAccountLimit)
-	wi, ipOK := a.ip.wait(now, LoginIPLimit)
-	if !accountOK && !ipOK {
-		return 0, false
-	}
-	return max(wa, wi), true
-}
-
-// LoginFailed counts a failed attempt against its account (or unknown
-// name) and its source IP in one TransactWriteItems. A lost race on opening
-// a window is retried on a fresh read of the two counters.
-func (s *Store) LoginFailed(ctx context.Context, a *LoginAttempt) error {
-	account, ip := a.counter, a.ip
-	for attempt := 0; ; attempt++ {
-		now := s.now()
-		err := s.transact(ctx, []types.TransactWriteItem{
-			s.countFailure(a.counterKey, account, now),
-			s.countFailure(a.ipKey, ip, now),
-		})
-		if err == nil {
-			return nil
-		}
-		if !isRetryableCancel(err) || attempt == 3 {
-			return unavailable(err)
-		}
-		if err := pause(ctx, attempt+1); err != nil {
-			return unavailable(err)
-		}
-		got, err := s.batchGet(ctx, []key{a.counterKey, a.ipKey})
-		if err != nil {
-			return err
-		}
-		if account, err = readFailWindow(got, a.counterKey); err != nil {
-			return err
-		}
-		if ip, err = readFailWindow(got, a.ipKey); err != nil {
-			return err
-		}
-	}
-}
-
-// isRetryableCancel reports a transaction cancelled because another
-// attempt got there first: a counter no longer as read. (A transaction on
-// the same counter in flight, TransactionConflict, is already repeated by
-// transact; what reaches here after that is an outage.)
-func isRetryableCancel(err error) bool {
-	reasons, ok := cancellationReasons(err)
-	if !ok {
-		return false
-	}
-	for _, r := range reasons {
-		if aws.ToString(r.Code) == "ConditionalCheckFailed" {
-			return true
-		}
-	}
-	return false
-}
-
 // ErrLoginStale is LoginSucceeded's answer when the account was deleted or
 // its password changed since LoginLookup read it: the password just checked
 // no longer opens the account.
@@ -157,7 +96,8 @@ var ErrLoginStale = errors.New("store: account changed during login")
 // LoginSucceeded finishes a login whose password matched, in one
 // TransactWriteItems: it records the refresh token rt, stores newHash as
 // the password hash when it is not "" (a rehash under stronger parameters),
-// and clears the account's failure counter when it holds failures. All of
+// and gives back the check's reservations on the source's two counters
+// (the account's keeps it: it caps checks). All of
 // it is conditional on the profile still holding the hash the password was
 // checked against, so a login racing a password change or reset cannot
 // leave a refresh token the change did not revoke, and a rehash cannot
@@ -179,12 +119,37 @@ func (s *Store) LoginSucceeded(ctx context.Context, a *LoginAttempt, rt RefreshT
 		}}
 	}
 	items := []types.TransactWriteItem{profile, s.putRefreshToken(rt)}
-	if a.counter.failures(s.now()) > 0 {
-		items = append(items, s.clearFailures(a.counterKey))
+	givesBack := 0
+	for _, c := range []*counter{&a.check.pair, &a.check.ip} {
+		if it, ok := s.giveBackItem(c, a.check.id); ok {
+			items = append(items, it)
+			givesBack++
+		}
 	}
-	err := s.transact(ctx, items)
-	if reasons, ok := cancellationReasons(err); ok && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
-		return ErrLoginStale
+	for {
+		err := s.transact(ctx, items)
+		reasons, cancelled := cancellationReasons(err)
+		if cancelled && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
+			return ErrLoginStale
+		}
+		if cancelled && givesBack > 0 && len(reasons) == len(items) {
+			// A source window closed (and went) since the reservation: there
+			// is nothing to give back to it.
+			kept := items[:2]
+			for i, it := range items[2:] {
+				if aws.ToString(reasons[2+i].Code) != "ConditionalCheckFailed" {
+					kept = append(kept, it)
+				}
+			}
+			if len(kept) < len(items) {
+				items, givesBack = kept, len(kept)-2
+				continue
+			}
+		}
+		if err != nil {
+			return unavailable(err)
+		}
+		a.check.pair.held, a.check.ip.held = 0, 0
+		return nil
 	}
-	return unavailable(err)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -159,138 +158,6 @@ func TestLoginLookup(t *testing.T) {
 	}
 }
 
-func fail(t *testing.T, env *apitest.Env, login, ip string) {
-	t.Helper()
-	a, err := env.Store.LoginLookup(context.Background(), login, ip)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := env.Store.LoginFailed(context.Background(), a); err != nil {
-		t.Fatalf("count failure: %v", err)
-	}
-}
-
-func throttled(t *testing.T, env *apitest.Env, login, ip string) (time.Duration, bool) {
-	t.Helper()
-	a, err := env.Store.LoginLookup(context.Background(), login, ip)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a.Throttled(env.Clock.Now())
-}
-
-func TestLoginFailuresOpenAndCloseAWindow(t *testing.T) {
-	env := apitest.New(t)
-	mustCreateUser(t, env, "u1", "a@example.com", "alice", "h1")
-	for i := range store.LoginAccountLimit {
-		if _, th := throttled(t, env, "alice", "192.0.2.1"); th {
-			t.Fatalf("throttled after %d failures", i)
-		}
-		before := env.Requests.Load()
-		fail(t, env, "alice", "192.0.2.1")
-		if n := env.Requests.Load() - before; !env.RequestsMatch(n, 3) {
-			t.Errorf("failed login took %d requests, want 3", n)
-		}
-		env.Clock.Advance(time.Minute)
-	}
-	// The window opened at the first failure, 5 minutes ago.
-	wait, th := throttled(t, env, "A@EXAMPLE.COM", "192.0.2.99")
-	if !th || wait != 10*time.Minute {
-		t.Fatalf("after 5 failures: throttled %v for %v; want 10m, by email and from any IP", th, wait)
-	}
-	env.Clock.Advance(10*time.Minute - time.Second)
-	if wait, th := throttled(t, env, "alice", "192.0.2.1"); !th || wait != time.Second {
-		t.Fatalf("a second before the window closes: %v %v", th, wait)
-	}
-	env.Clock.Advance(time.Second)
-	if _, th := throttled(t, env, "alice", "192.0.2.1"); th {
-		t.Fatal("still throttled after the window closed")
-	}
-	// The closed window (still in the table: TTL is late) restarts at 1.
-	for range store.LoginAccountLimit - 1 {
-		fail(t, env, "alice", "192.0.2.1")
-	}
-	if _, th := throttled(t, env, "alice", "192.0.2.1"); th {
-		t.Fatal("a new window counted the old window's failures")
-	}
-}
-
-func TestUnknownLoginNamesAreThrottledLikeAccounts(t *testing.T) {
-	env := apitest.New(t)
-	for range store.LoginAccountLimit {
-		fail(t, env, "nobody@example.com", "192.0.2.1")
-	}
-	if _, th := throttled(t, env, "NOBODY@example.com", "192.0.2.2"); !th {
-		t.Fatal("an unknown login name is never throttled: that tells it has no account")
-	}
-	if _, th := throttled(t, env, "somebody@example.com", "192.0.2.1"); th {
-		t.Fatal("another name is throttled")
-	}
-}
-
-func TestParallelFailuresFromOneIPAreAllCounted(t *testing.T) {
-	env := apitest.New(t)
-	var wg sync.WaitGroup
-	errs := make(chan error, store.LoginIPLimit)
-	for i := range store.LoginIPLimit {
-		wg.Go(func() {
-			ctx := context.Background()
-			a, err := env.Store.LoginLookup(ctx, fmt.Sprint("user", i), "192.0.2.7")
-			if err == nil {
-				err = env.Store.LoginFailed(ctx, a)
-			}
-			errs <- err
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatalf("parallel failure: %v", err)
-		}
-	}
-	if _, th := throttled(t, env, "someone-else", "192.0.2.7"); !th {
-		t.Fatal("50 parallel failures from one IP did not all count")
-	}
-	if _, th := throttled(t, env, "someone-else", "192.0.2.8"); th {
-		t.Fatal("another IP is throttled")
-	}
-}
-
-func TestLoginSucceeded(t *testing.T) {
-	ctx := context.Background()
-	env := apitest.New(t)
-	mustCreateUser(t, env, "u1", "a@example.com", "alice", "old-hash")
-	for range store.LoginAccountLimit - 1 {
-		fail(t, env, "alice", "192.0.2.1")
-	}
-	a, err := env.Store.LoginLookup(ctx, "alice", "192.0.2.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	before := env.Requests.Load()
-	if err := env.Store.LoginSucceeded(ctx, a, refreshToken(env, "u1", "j1", time.Hour), "new-hash"); err != nil {
-		t.Fatalf("login succeeded: %v", err)
-	}
-	if n := env.Requests.Load() - before; !env.RequestsMatch(n, 1) {
-		t.Errorf("finishing a login took %d requests, want 1", n)
-	}
-	if _, err := env.Store.RefreshToken(ctx, "u1", "j1"); err != nil {
-		t.Errorf("refresh token not recorded: %v", err)
-	}
-	acct, err := env.Store.Account(ctx, "u1")
-	if err != nil || acct.User.PasswordHash != "new-hash" {
-		t.Errorf("rehash not stored: %q %v", acct.User.PasswordHash, err)
-	}
-	// The counter was cleared: four more failures do not throttle.
-	for range store.LoginAccountLimit - 1 {
-		fail(t, env, "alice", "192.0.2.1")
-	}
-	if _, th := throttled(t, env, "alice", "192.0.2.1"); th {
-		t.Fatal("a successful login did not clear the account's failures")
-	}
-}
-
 func TestLoginRacingAPasswordChangeRecordsNothing(t *testing.T) {
 	ctx := context.Background()
 	env := apitest.New(t)
@@ -328,7 +195,7 @@ func TestTokenStoreOutageIs503(t *testing.T) {
 		"create":     env.Store.CreateRefreshToken(ctx, refreshToken(env, "u1", "j", time.Hour)),
 		"revoke":     env.Store.RevokeRefreshToken(ctx, "u1", "j"),
 		"revoke all": env.Store.RevokeAllRefreshTokens(ctx, "u1"),
-		"failed":     env.Store.LoginFailed(ctx, a),
+		"reserved":   env.Store.Reserve(ctx, a.Check()),
 		"succeeded":  env.Store.LoginSucceeded(ctx, a, refreshToken(env, "u1", "j", time.Hour), ""),
 	}
 	_, calls["read"] = env.Store.RefreshToken(ctx, "u1", "j")

@@ -2,13 +2,17 @@
 // pinned to HS256 (alg "none" and every other algorithm are refused), every
 // token carries its type ("access" or "refresh"), an expiry, an issue time
 // and a unique id, and a token of one type is never accepted as the other.
+// Its dates (exp, iat, and nbf when present) must be JSON numbers, as RFC
+// 7519 has them.
 // Whether a refresh token has been revoked is the store's business, not this
 // package's.
 package token
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -39,6 +43,40 @@ const issuer = "pufinid"
 type Claims struct {
 	jwt.RegisteredClaims
 	TokenType Type `json:"token_type"`
+}
+
+// dateClaims are the registered claims RFC 7519 defines as NumericDate.
+var dateClaims = [...]string{"exp", "nbf", "iat"}
+
+// UnmarshalJSON decodes the claims as jwt.RegisteredClaims would, but first
+// refuses an exp, nbf or iat that is present and not a JSON number. RFC 7519
+// makes them NumericDates, JSON numbers; jwt.NumericDate reads one through
+// json.Number, which also takes a string of digits, so without this check
+// {"exp": "9999999999"} would be a valid expiry, and a null nbf would
+// quietly mean no nbf at all. Names are matched without regard to case, as
+// encoding/json matches "EXP" to the exp field. Parse answers ErrInvalid,
+// as for any other bad token.
+func (c *Claims) UnmarshalJSON(b []byte) error {
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(b, &members); err != nil {
+		return err
+	}
+	for name, v := range members {
+		for _, date := range dateClaims {
+			if strings.EqualFold(name, date) && !isNumber(v) {
+				return fmt.Errorf("token: claim %q is not a NumericDate", name)
+			}
+		}
+	}
+	type plain Claims // the same fields without this method
+	return json.Unmarshal(b, (*plain)(c))
+}
+
+// isNumber reports whether v, a well-formed JSON value, is a number: in
+// JSON's grammar only a number starts with a minus sign or a digit.
+func isNumber(v json.RawMessage) bool {
+	v = bytes.TrimLeft(v, " \t\r\n")
+	return len(v) > 0 && (v[0] == '-' || '0' <= v[0] && v[0] <= '9')
 }
 
 // UserID is the subject.

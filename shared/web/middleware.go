@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -32,6 +33,11 @@ func RequestID(ctx context.Context) string {
 func SourceIP(r *http.Request) string {
 	if gw, ok := core.GetAPIGatewayV2ContextFromContext(r.Context()); ok && gw.HTTP.SourceIP != "" {
 		return gw.HTTP.SourceIP
+	}
+	// Not behind API Gateway (a handler served directly): the peer, without
+	// its port, which changes with every connection.
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
 	}
 	return r.RemoteAddr
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/pufinid/pufinid-api/shared/config"
 )
@@ -17,5 +16,5 @@ func Setup(ctx context.Context, getenv config.Getenv, log *slog.Logger) (http.Ha
 	if err != nil {
 		return nil, err
 	}
-	return New(Deps{Store: st, Tokens: tokens, Now: time.Now, Log: log}), nil
+	return New(Deps{Store: st, Tokens: tokens, Log: log}), nil
 }

@@ -33,15 +33,11 @@ const MsgNoAccount = "No active account found with the given credentials"
 type Deps struct {
 	Store  *store.Store
 	Tokens *token.Issuer
-	Now    func() time.Time // clock for throttle windows; time.Now if nil
 	Log    *slog.Logger
 }
 
 // Routes lists the group's whole surface.
 func Routes(d Deps) *web.Router {
-	if d.Now == nil {
-		d.Now = time.Now
-	}
 	r := web.NewRouter()
 	r.Handle(http.MethodPost, "/v1/token", handleObtain(d))
 	r.Handle(http.MethodPost, "/v1/token/refresh", handleRefresh(d))
@@ -62,8 +58,8 @@ type obtainResponse struct {
 
 // handleObtain logs a user in. Every refusal for bad credentials is the same
 // 401 after the same hashing work, whether the account exists or not; an
-// account (or unknown login name) with too many recent failures, or a
-// source IP with too many, gets 429 without its password being checked.
+// attempt the password checks' caps refuse (store.Reserve) gets 429
+// without its password being checked.
 func handleObtain(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		in, err := web.DecodeObject(r)
@@ -83,18 +79,21 @@ func handleObtain(d Deps) http.Handler {
 			web.Error(w, r, err)
 			return
 		}
-		if wait, throttled := attempt.Throttled(d.Now()); throttled {
-			log.Info("login throttled", "user_id", attempt.User.ID)
-			web.Error(w, r, apierror.ThrottledErr(wait))
+		// The check is reserved before the password is looked at: a request
+		// that cannot reserve (its source has failed 5 times on this account,
+		// the account has had 20 checks, the source 50 failures) gets 429
+		// unchecked, however many run at once. A reservation stands as a
+		// failure unless the login succeeds.
+		if err := d.Store.Reserve(r.Context(), attempt.Check()); err != nil {
+			if apierror.Is(err, apierror.Throttled) {
+				log.Info("login throttled", "user_id", attempt.User.ID)
+			}
+			web.Error(w, r, err)
 			return
 		}
 		ok, rehash := checkPassword(log, attempt, pw)
 		if !ok {
 			log.Info("login refused", "user_id", attempt.User.ID, "known_account", attempt.Found)
-			if err := d.Store.LoginFailed(r.Context(), attempt); err != nil {
-				web.Error(w, r, err)
-				return
-			}
 			web.Error(w, r, apierror.New(apierror.NotAuthenticated, MsgNoAccount))
 			return
 		}

@@ -62,8 +62,15 @@ func (h *handler) changePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	u := acct.User
 	pw := readNewPassword(in, &u)
-	if oldOK && !passwordMatches(ctx, old, u) {
-		in.Errs.Add("old_password", msgWrongOldPassword)
+	if oldOK {
+		ok, err := h.checkPassword(r, old, u)
+		if err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		if !ok {
+			in.Errs.Add("old_password", msgWrongOldPassword)
+		}
 	}
 	if err := in.Err(); err != nil {
 		web.Error(w, r, err)

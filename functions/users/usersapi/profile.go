@@ -133,7 +133,12 @@ func (h *handler) delete(w http.ResponseWriter, r *http.Request) {
 		web.Error(w, r, err)
 		return
 	}
-	if !passwordMatches(r.Context(), pw, acct.User) {
+	ok, err := h.checkPassword(r, pw, acct.User)
+	if err != nil {
+		web.Error(w, r, err)
+		return
+	}
+	if !ok {
 		web.Error(w, r, apierror.Field("password", msgWrongPassword))
 		return
 	}
@@ -159,6 +164,30 @@ func (h *handler) refuse(w http.ResponseWriter, r *http.Request, id string, err 
 		err = token.UserGone(aerr)
 	}
 	web.Error(w, r, err)
+}
+
+// checkPassword checks pw as u's password under the caps on password
+// checks (store.Reserve): the check is reserved before the password is
+// looked at, so a capped one is a 429 error however many run at once, and
+// a wrong one stays counted as this source's failure.
+func (h *handler) checkPassword(r *http.Request, pw string, u pufinid.User) (bool, error) {
+	ctx := r.Context()
+	c, err := h.Store.PasswordCheckFor(ctx, u.ID, web.SourceIP(r))
+	if err != nil {
+		return false, err
+	}
+	if err := h.Store.Reserve(ctx, c); err != nil {
+		if apierror.Is(err, apierror.Throttled) {
+			web.Logger(ctx).Info("password check throttled", "user_id", u.ID)
+		}
+		return false, err
+	}
+	if !passwordMatches(ctx, pw, u) {
+		web.Logger(ctx).Info("password check failed", "user_id", u.ID)
+		return false, nil
+	}
+	h.Store.CheckSucceeded(ctx, c)
+	return true, nil
 }
 
 // passwordMatches checks pw against u's stored hash. A hash that cannot be

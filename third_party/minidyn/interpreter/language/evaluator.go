@@ -823,12 +823,31 @@ func evalFunctionCall(node *CallExpression, env *Environment) Object {
 		return args[0]
 	}
 
+	// PATCH(pufinid): on DynamoDB, the size of an attribute the item does
+	// not have (or of any attribute of an item that does not exist) makes
+	// the comparison false; minidyn answered a ValidationException.
+	if funcObj.Name == "size" && len(args) == 1 && isUndefined(args[0]) && isAttributePath(node.Arguments[0]) {
+		return UNDEFINED
+	}
+
 	function, ok := fn.(*Function)
 	if !ok {
 		return newError("invalid function call; expression: %s", node.String())
 	}
 
 	return function.Value(args...)
+}
+
+// isAttributePath reports whether exp names an attribute of the item, not
+// an expression attribute value (":v"). PATCH(pufinid).
+func isAttributePath(exp Expression) bool {
+	switch e := exp.(type) {
+	case *Identifier:
+		return !strings.HasPrefix(e.Token.Literal, ":")
+	case *IndexExpression:
+		return true
+	}
+	return false
 }
 
 func evalUpdateFunctionCall(node *CallExpression, env *Environment) Object {

@@ -1,0 +1,244 @@
+package usersapi_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pufinid/pufinid-api/functions/users/usersapi"
+	"github.com/pufinid/pufinid-api/shared/apitest"
+	"github.com/pufinid/pufinid-api/shared/mailer"
+	"github.com/pufinid/pufinid-api/shared/store"
+)
+
+// Timing tests: an attacker who times the email routes must not learn
+// whether an address has an account. They measure wall-clock latency, so
+// they are built to survive a busy machine: the two kinds of request are
+// interleaved in random order (noise hits both alike), a warm-up comes
+// first, medians are compared (a descheduled request or a GC pause moves a
+// median little), and a comparison outside the bound is measured again
+// before failing, since a real difference is systematic and noise is not.
+// They never run in parallel with other tests of the package.
+const (
+	timingWarmup   = 10   // pairs measured and thrown away
+	timingPairs    = 120  // pairs per measurement: 120 samples of each kind
+	timingAttempts = 3    // measurements before a difference counts as real
+	timingBound    = 0.10 // |p50(unknown) - p50(existing)| ≤ 10% of p50(existing)
+)
+
+// latencies are the samples of one measurement.
+type latencies struct{ existing, unknown []time.Duration }
+
+func timingMedian(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+func timingQuantile(ds []time.Duration, q float64) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[int(q*float64(len(s)-1))]
+}
+
+// summary is how a measurement is logged.
+func (l latencies) summary() string {
+	return fmt.Sprintf("existing p50 %v (p25 %v, p75 %v); unknown p50 %v (p25 %v, p75 %v); n=%d each",
+		timingMedian(l.existing), timingQuantile(l.existing, .25), timingQuantile(l.existing, .75),
+		timingMedian(l.unknown), timingQuantile(l.unknown, .25), timingQuantile(l.unknown, .75), len(l.existing))
+}
+
+// skew is (p50(unknown) - p50(existing)) / p50(existing).
+func (l latencies) skew() float64 {
+	e, u := timingMedian(l.existing), timingMedian(l.unknown)
+	return float64(u-e) / float64(e)
+}
+
+// measurePairs calls prep (untimed), then times existing(i) and unknown(i)
+// in a random order, for each of pairs pairs.
+func measurePairs(pairs int, prep func(i int), existing, unknown func(i int)) latencies {
+	var l latencies
+	timed := func(f func(int), i int) time.Duration {
+		start := time.Now()
+		f(i)
+		return time.Since(start)
+	}
+	for i := range pairs {
+		prep(i)
+		if rand.IntN(2) == 0 {
+			l.existing = append(l.existing, timed(existing, i))
+			l.unknown = append(l.unknown, timed(unknown, i))
+		} else {
+			l.unknown = append(l.unknown, timed(unknown, i))
+			l.existing = append(l.existing, timed(existing, i))
+		}
+	}
+	return l
+}
+
+// sameMedians measures up to timingAttempts times and fails t when every
+// measurement has the medians further apart than timingBound.
+func sameMedians(t *testing.T, measure func() latencies) {
+	t.Helper()
+	var skews []string
+	for attempt := 1; attempt <= timingAttempts; attempt++ {
+		l := measure()
+		s := l.skew()
+		t.Logf("attempt %d: %s; unknown vs existing %+.1f%%", attempt, l.summary(), 100*s)
+		if -timingBound <= s && s <= timingBound {
+			return
+		}
+		skews = append(skews, fmt.Sprintf("%+.1f%%", 100*s))
+	}
+	t.Fatalf("p50 latency of unknown addresses differs from existing ones by more than ±%.0f%% in all %d measurements: %s",
+		100*timingBound, timingAttempts, strings.Join(skews, ", "))
+}
+
+// answerHeaders is resp's headers without those that name the request.
+func answerHeaders(resp *apitest.Response) http.Header {
+	h := resp.Header.Clone()
+	for k := range h {
+		if lk := strings.ToLower(k); strings.Contains(lk, "request") && strings.Contains(lk, "id") {
+			h.Del(k)
+		}
+	}
+	return h
+}
+
+// sameAnswer fails t unless a and b have the same status, body and headers
+// (request ids apart).
+func sameAnswer(t *testing.T, what string, a, b *apitest.Response) {
+	t.Helper()
+	if a.Status != b.Status || string(a.Body) != string(b.Body) {
+		t.Fatalf("%s: existing address answered %d %s, unknown %d %s", what, a.Status, a.Body, b.Status, b.Body)
+	}
+	ha, hb := answerHeaders(a), answerHeaders(b)
+	if fmt.Sprint(ha) != fmt.Sprint(hb) {
+		t.Fatalf("%s: headers differ: existing %v, unknown %v", what, ha, hb)
+	}
+}
+
+// TestEmailRoutesTimingDoesNotTellWhoHasAnAccount measures the path where
+// the address's budget allows an email, the one pacing exists for: for an
+// existing address the request issues a token and sends it, for an unknown
+// one the token write finds no account and the request waits the pace
+// estimate (the moving average of the handler's sends) instead. Every
+// measured request of both sides does its route's whole work: before each
+// pair the clock moves past the throttle's window (a day and a minute), so
+// no address is throttled (each takes the same "new window" path of the
+// budget), and the accounts are never confirmed, so resending a
+// confirmation really sends. After each measurement the test checks that
+// every existing-address request sent exactly one email and the unknown
+// ones none.
+//
+// It runs with two mailers: the harness's local outbox, whose send takes
+// about 10 µs, and the outbox behind a 2 ms delay standing in for SES's
+// round trip (short, to keep the test short; SES takes tens of ms). The
+// warm-up's sends give the pace its estimate: a fresh handler has none and
+// does not wait (see pace in emails.go), which this test does not measure.
+// A wait that overshoots the send it stands for shows here as unknown
+// addresses being slower; note that Go's timers on Linux, when the process
+// has nothing else to run, wake on whole milliseconds (the netpoller's
+// epoll timeout), so a wait of d takes about d rounded up to the next
+// millisecond.
+func TestEmailRoutesTimingDoesNotTellWhoHasAnAccount(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing measurement")
+	}
+	mailers := []struct {
+		name  string
+		delay time.Duration
+	}{{"local outbox", 0}, {"SES-like 2ms send", 2 * time.Millisecond}}
+	for _, route := range sendRoutes {
+		for _, m := range mailers {
+			t.Run(route.name+"/"+m.name, func(t *testing.T) {
+				outbox := mailer.NewOutbox(discardLog)
+				var send mailer.Mailer = outbox
+				if m.delay > 0 {
+					send = slowMailer{outbox, m.delay}
+				}
+				w := setup(t, withMailer(send))
+				timeEmailRoute(t, w, outbox, route.path, `{"detail":"`+route.detail+`"}`)
+			})
+		}
+	}
+}
+
+// timeEmailRoute is one route's measurement on w, whose mailer keeps its
+// emails in outbox.
+func timeEmailRoute(t *testing.T, w *world, outbox *mailer.Outbox, path, want string) {
+	t.Helper()
+	const accounts = 4
+	var known, unknown []string
+	for i := range accounts {
+		known = append(known, fmt.Sprintf("timing-known-%d@example.com", i))
+		unknown = append(unknown, fmt.Sprintf("timing-unknown-%d@example.com", i))
+		w.mustSignup(t, known[i])
+	}
+	post := func(addr string) *apitest.Response {
+		resp := w.c.Do(http.MethodPost, path, map[string]string{"email": addr})
+		if resp.Status != http.StatusOK || string(resp.Body) != want {
+			t.Fatalf("%s: %d %s", addr, resp.Status, resp.Body)
+		}
+		return resp
+	}
+
+	// The same answer, with the OpenAPI validation on; the measurement
+	// turns it off, as its cost would only add noise.
+	w.env.Clock.Advance(store.MailWindow + store.MailGap)
+	sameAnswer(t, "sending", post(known[0]), post(unknown[0]))
+	sameAnswer(t, "throttled", post(known[0]), post(unknown[0])) // within the minute: nothing sent
+	w.c.SkipOpenAPI = true
+	defer func() { w.c.SkipOpenAPI = false }()
+
+	// checkSent fails t unless the existing-address requests since the
+	// last check each sent one email and the unknown ones none.
+	calls, mails := 0, len(outbox.Messages())
+	checkSent := func() {
+		t.Helper()
+		msgs := outbox.Messages()
+		for _, msg := range msgs[mails:] {
+			if to := msg.Destination.ToAddresses; len(to) != 1 || !slices.Contains(known, to[0]) {
+				t.Fatalf("an email to %v", to)
+			}
+		}
+		if sent := len(msgs) - mails; sent != calls {
+			t.Fatalf("%d of %d existing-address requests sent an email: the send path was not the one measured", sent, calls)
+		}
+		calls, mails = 0, len(msgs)
+	}
+	prep := func(int) { w.env.Clock.Advance(store.MailWindow + store.MailGap) }
+	existing := func(i int) { post(known[i%accounts]); calls++ }
+	none := func(i int) { post(unknown[i%accounts]) }
+	measurePairs(timingWarmup, prep, existing, none)
+	checkSent()
+	sameMedians(t, func() latencies {
+		l := measurePairs(timingPairs, prep, existing, none)
+		checkSent()
+		return l
+	})
+}
+
+// A new instance has timed no send yet: a request for an address with no
+// account still waits about as long as a send (Deps.SendEstimate, which
+// Setup sets for SES), not nothing, which would tell the first callers of
+// every cold start who has an account.
+func TestAFreshInstanceWaitsAsLongAsASendBeforeTimingOne(t *testing.T) {
+	const estimate = 40 * time.Millisecond
+	for _, route := range []string{"resend-confirm-email", "send-reset-password-email"} {
+		w := setup(t, func(d *usersapi.Deps) { d.SendEstimate = estimate })
+		start := time.Now()
+		resp := w.c.Do(http.MethodPost, "/v1/users/"+route+"/", map[string]any{"email": "nobody@example.com"})
+		if took := time.Since(start); resp.Status != http.StatusOK || took < estimate {
+			t.Fatalf("%s for an unknown address on a fresh instance: %d after %v, want 200 after at least %v", route, resp.Status, took, estimate)
+		}
+	}
+}
