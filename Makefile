@@ -65,9 +65,9 @@ SOAK_REQUESTS ?= 0
 SOAK_CLIENTS ?= 16
 SOAK_SEED ?= 0
 SOAK_CLOCK ?= fake
-# Operations whose failures are known, unbuilt parts of the contract (the
-# atomic cap on parallel password checks); empty makes them fail.
-SOAK_KNOWN_GAPS ?= race_wrong_passwords
+# Operations whose failures are known, unbuilt parts of the contract,
+# logged but not failing (comma-separated; none today).
+SOAK_KNOWN_GAPS ?=
 .PHONY: soak
 soak:
 	DYNAMODB_ENDPOINT='$(DYNAMODB_ENDPOINT)' TABLE_NAME='$(TABLE_NAME)' PUFINID_DYNAMODB_FAULTS='$(PUFINID_DYNAMODB_FAULTS)' \

@@ -4,10 +4,16 @@
 // (LocalStack, the embedded store) and in AWS otherwise.
 //
 //	go run ./cmd/seed [-fixtures path.json] [-create-table]
+//	go run ./cmd/seed -migrate-email-claims
 //
 // Without -fixtures it loads the demo fixture shipped in
 // shared/fixtures/demo.json. The whole file is validated before anything is
 // written; loading the same file again changes nothing.
+//
+// With -migrate-email-claims it loads nothing and instead moves the email
+// claims of accounts made before addresses were compared in their
+// canonical form to their canonical keys (store.MigrateEmailClaims): run
+// it once on a table that existed before, safe to run again.
 package main
 
 import (
@@ -47,6 +53,7 @@ func run(ctx context.Context, args []string, getenv config.Getenv, stdout io.Wri
 	fs.SetOutput(stdout)
 	path := fs.String("fixtures", "", "fixture `file` to load (default: the demo fixture)")
 	create := fs.Bool("create-table", false, "create the table first if it does not exist (LocalStack, local stores)")
+	migrate := fs.Bool("migrate-email-claims", false, "instead of loading, move email claims made before the canonical form to their canonical keys")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -55,6 +62,19 @@ func run(ctx context.Context, args []string, getenv config.Getenv, stdout io.Wri
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+
+	if *migrate {
+		st, err := openStore(ctx, getenv)
+		if err != nil {
+			return err
+		}
+		m, err := st.MigrateEmailClaims(ctx)
+		if err != nil {
+			return fmt.Errorf("migrate email claims of %s: %w", st.Table(), err)
+		}
+		_, err = fmt.Fprintf(stdout, "table %s: %v\n", st.Table(), m)
+		return err
 	}
 
 	// Read and validate the file before touching the table, so a bad file

@@ -13,6 +13,7 @@ import (
 	"github.com/pufinid/pufinid-api/shared/apierror"
 	"github.com/pufinid/pufinid-api/shared/apitest"
 	"github.com/pufinid/pufinid-api/shared/fixtures"
+	"github.com/pufinid/pufinid-api/shared/pufinid"
 	"github.com/pufinid/pufinid-api/shared/store"
 )
 
@@ -191,5 +192,22 @@ func TestSeedHelpIsNotAnError(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "-create-table") || !strings.Contains(out.String(), "-fixtures file") {
 		t.Errorf("usage %q", out.String())
+	}
+}
+
+// -migrate-email-claims runs the store's migration on the table and says
+// what it did (the migration itself is tested in shared/store).
+func TestSeedMigratesEmailClaims(t *testing.T) {
+	w := newWorld(t)
+	st := w.store(t, true)
+	if err := st.CreateUser(context.Background(), pufinid.User{ID: "u1", Email: "ada@example.com", PasswordHash: "h"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		out, err := w.run(t, "-migrate-email-claims")
+		want := fmt.Sprintf("table %s: 1 email claims, 0 moved to their canonical key, 0 left because another account holds it []\n", w.table)
+		if err != nil || out != want {
+			t.Fatalf("output %q, %v\nwant   %q", out, err, want)
+		}
 	}
 }

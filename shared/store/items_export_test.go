@@ -99,3 +99,16 @@ func typed(v types.AttributeValue) map[string]any {
 	}
 	return map[string]any{"?": nil}
 }
+
+// PutRaw writes it as it is, bypassing the store's item rules: for tests
+// that need items as an older version of the store wrote them.
+func (s *Store) PutRaw(ctx context.Context, it map[string]types.AttributeValue) error {
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: it})
+	return err
+}
+
+// DeleteRaw deletes the item at pk, sk.
+func (s *Store) DeleteRaw(ctx context.Context, pk, sk string) error {
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: key{pk, sk}.av()})
+	return err
+}

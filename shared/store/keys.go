@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+
+	"github.com/pufinid/pufinid-api/shared/emailaddr"
 )
 
 // Every key of the table is built here, and nowhere else.
@@ -64,7 +66,25 @@ func userProfileKey(id string) key { return key{userPK(id), profileSK} }
 func acceptanceKey(id, slug string) key { return key{userPK(id), acceptancePrefix + slug} }
 
 // Claims make emails and usernames unique, case-insensitively.
-func emailClaimKey(email string) key { return key{"EMAIL#" + strings.ToLower(email), "CLAIM"} }
+// emailClaimKey is the claim on an address, keyed by its canonical form
+// (shared/emailaddr: NFKC and full case folding of the local part, an ASCII
+// domain lowercased), the one form every lookup, claim and throttle uses.
+// A string that is not a valid address (a login typed with an "@") is
+// keyed as before the canonical form existed, so an account made under
+// looser rules can still log in.
+func emailClaimKey(email string) key { return key{"EMAIL#" + emailKeyForm(email), "CLAIM"} }
+
+// legacyEmailClaimKey is where a claim made before the canonical form was
+// keyed: strings.ToLower of the address. For an ASCII address it is
+// emailClaimKey; emailaddr.LegacyDiffers tells when it is not.
+func legacyEmailClaimKey(email string) key { return key{"EMAIL#" + emailaddr.Legacy(email), "CLAIM"} }
+
+func emailKeyForm(email string) string {
+	if c, err := emailaddr.Canonical(email); err == nil {
+		return c
+	}
+	return emailaddr.Legacy(email)
+}
 
 func usernameClaimKey(u string) key { return key{"USERNAME#" + strings.ToLower(u), "CLAIM"} }
 
@@ -76,11 +96,12 @@ func emailTokenKey(userID string, p EmailPurpose) key {
 	return key{userPK(userID), emailTokenPrefix + string(p)}
 }
 
-// Mail throttles are keyed by a hash of the lowercased address, so the
-// table holds no address of someone who has no account, and by purpose
-// (one throttle per email-sending route).
+// Mail throttles are keyed by a hash of the address's canonical form, so
+// the table holds no address of someone who has no account and every
+// spelling of one address shares one budget, and by purpose (one throttle
+// per email-sending route).
 func mailThrottleKey(email string, p EmailPurpose) key {
-	sum := sha256.Sum256([]byte(strings.ToLower(email)))
+	sum := sha256.Sum256([]byte(emailKeyForm(email)))
 	return key{"MAILTHROTTLE#" + hex.EncodeToString(sum[:]), "ROUTE#" + string(p)}
 }
 
@@ -103,7 +124,11 @@ const (
 )
 
 func loginFailNameKey(login string) key {
-	sum := sha256.Sum256([]byte(strings.ToLower(login)))
+	form := strings.ToLower(login)
+	if strings.Contains(login, "@") {
+		form = emailKeyForm(login) // every spelling of an address is one name
+	}
+	sum := sha256.Sum256([]byte(form))
 	return key{"LOGINFAIL#NAME#" + hex.EncodeToString(sum[:]), loginFailSK}
 }
 

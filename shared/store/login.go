@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/pufinid/pufinid-api/shared/emailaddr"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
 )
 
@@ -38,26 +39,35 @@ func (a *LoginAttempt) Check() *PasswordCheck { return &a.check }
 func (s *Store) LoginLookup(ctx context.Context, login, ip string) (*LoginAttempt, error) {
 	ipKey := loginFailIPKey(ip)
 	keys := []key{ipKey}
-	var claimKey key
+	var claimKeys []key
 	if utf8.RuneCountInString(login) <= maxLoginLen {
 		if strings.Contains(login, "@") {
-			claimKey = emailClaimKey(login)
+			claimKeys = emailClaimKeys(login)
 		} else {
-			claimKey = usernameClaimKey(login)
+			claimKeys = []key{usernameClaimKey(login)}
 		}
-		keys = append(keys, claimKey)
+		keys = append(keys, claimKeys...)
 	}
 	first, err := s.batchGet(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
-	var userID string
-	if it, ok := first[claimKey]; ok {
-		c, err := unmarshalAll[claim]([]item{it})
-		if err != nil {
-			return nil, err
+	var (
+		userID string
+		legacy bool // found by the key claims had before the canonical form: to check
+	)
+	for i, k := range claimKeys {
+		if it, ok := first[k]; ok {
+			c, err := unmarshalAll[claim]([]item{it})
+			if err != nil {
+				return nil, err
+			}
+			if i > 0 && c[0].Email != "" && !emailaddr.Equal(c[0].Email, login) {
+				continue // another address's legacy key (see EmailOwner)
+			}
+			userID, legacy = c[0].UserID, i > 0
+			break
 		}
-		userID = c[0].UserID
 	}
 
 	a := &LoginAttempt{}
@@ -84,6 +94,21 @@ func (s *Store) LoginLookup(ctx context.Context, login, ip string) (*LoginAttemp
 			return nil, err
 		}
 		a.User, a.Found = u[0], true
+	}
+	if a.Found && legacy && !emailaddr.Equal(a.User.Email, login) {
+		// A legacy claim without its address, on another address's key:
+		// this login names no account. Its counters are the name's.
+		a = &LoginAttempt{check: newPasswordCheck(loginFailNameKey(login), ip)}
+		got, err = s.batchGet(ctx, []key{a.check.pair.k, a.check.account.k})
+		if err != nil {
+			return nil, err
+		}
+		if it, ok := first[ipKey]; ok {
+			got[ipKey] = it
+		}
+		if err := a.check.read(got); err != nil {
+			return nil, err
+		}
 	}
 	return a, nil
 }

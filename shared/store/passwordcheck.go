@@ -59,8 +59,8 @@ const reserveAttempts = 6
 type window struct {
 	IDs       []string `dynamodbav:"ids,stringset,omitempty"` // the window's reservations
 	ExpiresAt int64    `dynamodbav:"expires_at"`
-	Until     int64 `dynamodbav:"until,omitempty"`
-	Length    int64 `dynamodbav:"length,omitempty"` // seconds
+	Until     int64    `dynamodbav:"until,omitempty"`
+	Length    int64    `dynamodbav:"length,omitempty"` // seconds
 	present   bool
 }
 

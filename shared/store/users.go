@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/pufinid/pufinid-api/shared/apierror"
+	"github.com/pufinid/pufinid-api/shared/emailaddr"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
 )
 
@@ -45,6 +46,16 @@ func (s *Store) CreateUser(ctx context.Context, u pufinid.User, accepted []pufin
 		s.putNew(mustMarshal(emailClaimKey(u.Email), claim{UserID: u.ID, Email: u.Email})),
 	}
 	fields := []string{"", "email"}
+	if emailaddr.LegacyDiffers(u.Email) {
+		// Accounts made before the canonical form hold claims keyed by the
+		// lowercased address: one there takes the address too.
+		items = append(items, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+			TableName: aws.String(s.table), Key: legacyEmailClaimKey(u.Email).av(),
+			ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+			ExpressionAttributeNames: map[string]string{"#pk": AttrPK},
+		}})
+		fields = append(fields, "email")
+	}
 	if u.Username != nil {
 		items = append(items, s.putNew(mustMarshal(usernameClaimKey(*u.Username), claim{UserID: u.ID})))
 		fields = append(fields, "username")
@@ -194,25 +205,54 @@ type EmailOwner struct {
 	Address string
 }
 
-// EmailOwner finds the account whose email is email, compared
-// case-insensitively: one GetItem of the email claim. found is false when
-// nobody holds the address. A claim written before claims kept the address
-// costs a second GetItem, of the profile.
+// EmailOwner finds the account whose email is email in its canonical form
+// (shared/emailaddr): one strongly consistent read of the email claim (with
+// the key claims had before the canonical form, for an address where it
+// differs). found is false when nobody holds the address. A claim written
+// before claims kept the address costs a second read, of the profile.
 func (s *Store) EmailOwner(ctx context.Context, email string) (o EmailOwner, found bool, err error) {
-	var c claim
-	found, err = s.get(ctx, emailClaimKey(email), &c, strong)
-	if err != nil || !found || c.UserID == "" {
+	keys := emailClaimKeys(email)
+	got, err := s.batchGet(ctx, keys)
+	if err != nil {
 		return o, false, err
 	}
-	o = EmailOwner{UserID: c.UserID, Address: c.Email}
-	if o.Address == "" {
-		var u pufinid.User
-		if found, err = s.get(ctx, userProfileKey(c.UserID), &u, strong); err != nil || !found {
-			return EmailOwner{}, false, err
+	for i, k := range keys {
+		it, ok := got[k]
+		if !ok {
+			continue
 		}
-		o.Address = u.Email
+		c, err := unmarshalAll[claim]([]item{it})
+		if err != nil || c[0].UserID == "" {
+			return o, false, err
+		}
+		o = EmailOwner{UserID: c[0].UserID, Address: c[0].Email}
+		if o.Address == "" {
+			var u pufinid.User
+			if found, err = s.get(ctx, userProfileKey(o.UserID), &u, strong); err != nil || !found {
+				return EmailOwner{}, false, err
+			}
+			o.Address = u.Email
+		}
+		if i == 0 || emailaddr.Equal(o.Address, email) {
+			return o, true, nil
+		}
+		// A legacy key that is another address's: strings.ToLower folded
+		// "İ" and the Kelvin sign into ASCII, so "alİce@x" landed on
+		// "alice@x". That account is not this address's.
 	}
-	return o, true, nil
+	return EmailOwner{}, false, nil
+}
+
+// emailClaimKeys are the keys a claim on email may be at, in order: its
+// canonical key and, for an address whose old lowercase form differs, the
+// key claims had before the canonical form (which a lookup trusts only
+// when the account's own address is email in canonical form).
+func emailClaimKeys(email string) []key {
+	keys := []key{emailClaimKey(email)}
+	if emailaddr.LegacyDiffers(email) {
+		keys = append(keys, legacyEmailClaimKey(email))
+	}
+	return keys
 }
 
 // ProfileField names a profile field that updates may set.
@@ -339,7 +379,24 @@ func (s *Store) DeleteUser(ctx context.Context, u pufinid.User) error {
 			ExpressionAttributeNames:  map[string]string{"#ph": "password_hash"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":ph": &types.AttributeValueMemberS{Value: u.PasswordHash}},
 		}},
-		ownedBy(emailClaimKey(u.Email)),
+	}
+	claimKeys := emailClaimKeys(u.Email)
+	if len(claimKeys) == 1 {
+		tx = append(tx, ownedBy(claimKeys[0]))
+	} else {
+		// The claim is at the canonical key or, for an account made before
+		// it, at the legacy one, which may be another account's.
+		got, err := s.batchGet(ctx, claimKeys)
+		if err != nil {
+			return err
+		}
+		for _, k := range claimKeys {
+			if it, ok := got[k]; ok {
+				if c, err := unmarshalAll[claim]([]item{it}); err == nil && c[0].UserID == u.ID {
+					tx = append(tx, ownedBy(k))
+				}
+			}
+		}
 	}
 	if u.Username != nil {
 		tx = append(tx, ownedBy(usernameClaimKey(*u.Username)))

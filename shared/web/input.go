@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/mail"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/pufinid/pufinid-api/shared/apierror"
+	"github.com/pufinid/pufinid-api/shared/emailaddr"
 )
 
 // DRF's field messages, word for word, so clients written against the
@@ -130,17 +130,10 @@ func (in *Input) Email(field string) (string, bool) {
 	return s, true
 }
 
-// ValidEmail reports whether s is one plain address with a dotted domain.
-func ValidEmail(s string) bool {
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Address != s || a.Name != "" {
-		return false
-	}
-	at := strings.LastIndexByte(s, '@')
-	domain := s[at+1:]
-	return at > 0 && strings.Contains(domain, ".") && !strings.HasPrefix(domain, ".") &&
-		!strings.HasSuffix(domain, ".") && !strings.ContainsAny(s, " \t\r\n")
-}
+// ValidEmail reports whether s is an address the API accepts: one plain
+// address with an ASCII domain, nothing invisible in it (shared/emailaddr
+// has the rules, and the canonical form addresses are compared in).
+func ValidEmail(s string) bool { return emailaddr.Valid(s) }
 
 // StringList reads a list of strings, each at most maxLen characters. ok is
 // false when absent or invalid.

@@ -158,3 +158,28 @@ func TestFailuresLockOutOnlyTheirSource(t *testing.T) {
 		env.Clock.Advance(time.Minute) // stay under the accounts' caps of checks
 	}
 }
+
+// Every spelling of an address logs in to its account, and a look-alike
+// that is another address logs in to nothing (the same 401 as a wrong
+// password).
+func TestLoginBySpellingsOfTheAddress(t *testing.T) {
+	t.Parallel()
+	env, c := setup(t)
+	mustUser(t, env, "alice")
+	for _, tc := range []struct {
+		login string
+		want  int
+	}{
+		{"ALICE@EXAMPLE.COM", 200},
+		{"ａｌｉｃｅ@example.com", 200},
+		{"ＡＬＩＣＥ@Example.Com", 200},
+		{"alİce@example.com", 401},
+		{"alıce@example.com", 401},
+		{"alice@examplе.com", 401}, // Cyrillic е in the domain: not an address here
+	} {
+		resp := c.Do(http.MethodPost, "/v1/token/", map[string]string{"username": tc.login, "password": pw}, apitest.From("198.51.100.30"))
+		if resp.Status != tc.want {
+			t.Errorf("login %q: %d %s, want %d", tc.login, resp.Status, resp.Body, tc.want)
+		}
+	}
+}
