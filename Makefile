@@ -99,10 +99,13 @@ lint:
 # DYNAMODB_ENDPOINT (unset: AWS, with the usual AWS credentials);
 # CREATE_TABLE=1 creates the table first, e.g. in LocalStack:
 #   make seed DYNAMODB_ENDPOINT=http://localhost:4566 TABLE_NAME=pufinid CREATE_TABLE=1
+# MIGRATE_EMAIL_CLAIMS=1 loads nothing and moves email claims made before
+# the canonical form to their canonical keys (once, on a table from before).
 .PHONY: seed
 seed:
 	TABLE_NAME='$(TABLE_NAME)' DYNAMODB_ENDPOINT='$(DYNAMODB_ENDPOINT)' \
-		$(GO) run ./cmd/seed $(if $(FIXTURES),-fixtures $(FIXTURES)) $(if $(CREATE_TABLE),-create-table)
+		$(GO) run ./cmd/seed $(if $(FIXTURES),-fixtures $(FIXTURES)) $(if $(CREATE_TABLE),-create-table) \
+		$(if $(MIGRATE_EMAIL_CLAIMS),-migrate-email-claims)
 
 # The mailer tests send through aws-ses-v2-local, an Amazon SES v2 emulator
 # pinned in package.json: install it once with `make tools` (.ci/run does it

@@ -28,8 +28,9 @@
 //	user + accepted terms           Query pk=USER#<id>, begins_with(sk, PROFILE)                              1
 //	accept a term                   TransactWriteItems (ConditionCheck profile exists, Put                    1
 //	                                PROFILE#ACCEPT#<slug> unless a newer version is accepted)
-//	account of an email address     GetItem EMAIL#<lower-cased email> / CLAIM (holds the user id and the     1 (2 for a claim
-//	                                stored address)                                                          older than that)
+//	account of an email address     BatchGetItem EMAIL#<canonical email> / CLAIM (holds the user id and the   1 (2 for a claim
+//	                                stored address; with the legacy key EMAIL#<lower-cased email> when the  older than that)
+//	                                two differ, trusted only for the same canonical address)
 //	update profile                  UpdateItem USER#<id> / PROFILE, if it exists                              1
 //	change password                 UpdateItem USER#<id> / PROFILE, if password_hash is the one checked       1
 //	delete user                     Query pk=USER#<id> (keys only), then TransactWriteItems (profile if       2
@@ -48,12 +49,18 @@
 //	                                earlier write (an answer lost, the write sent again)
 //
 //	Login and refresh tokens
-//	login lookup                    BatchGetItem LOGINFAIL#IP#<ip>, the email or username claim; then         2
-//	                                BatchGetItem USER#<id> / PROFILE, LOGINFAIL (or, for a login naming
-//	                                no account, LOGINFAIL#NAME#<sha256 of login> / LOGINFAIL)
-//	failed login                    TransactWriteItems (Update the account's or name's counter, the IP's)    1 (+2 per lost race)
+//	login lookup                    BatchGetItem LOGINFAIL#IP#<ip> / LOGINFAIL, the email (canonical, and     2
+//	                                legacy where it differs) or username claim; then BatchGetItem
+//	                                USER#<id> / PROFILE, PWCHECKS, PWFAIL#SRC#<ip> (or, for a login naming
+//	                                no account, the same counters under LOGINFAIL#NAME#<sha256 of login>)
+//	password check counters         BatchGetItem of the three counters (change-password, DELETE)             1
+//	reserve a password check        UpdateItem of each counter in turn: the source's on the account, the     3 (+1 or 2 per
+//	                                source's, the account's; ADD this check's id to the window's set if      lost race; +1 or 2
+//	                                under its cap, or open a new window (conditional on the window seen)     to give back on 429)
 //	successful login                TransactWriteItems (ConditionCheck or rehash Update of PROFILE on         1
-//	                                password_hash, Put RTOKEN#<jti>, Delete LOGINFAIL if it holds failures)
+//	                                password_hash, Put RTOKEN#<jti>, DELETE the check's id from the
+//	                                source's two counters)
+//	successful password check       UpdateItem DELETE the check's id from the source's two counters          2
 //	record refresh token            TransactWriteItems (ConditionCheck profile exists, Put                    1
 //	                                USER#<id> / RTOKEN#<jti>)
 //	refresh token still valid       GetItem USER#<id> / RTOKEN#<jti>                                          1
@@ -73,8 +80,12 @@
 //
 // No item holds an empty map or list (see marshal).
 //
+// Email claims and mail budgets are keyed by the address's canonical form
+// (shared/emailaddr); claims made before it, keyed by strings.ToLower, are
+// still read (see EmailOwner) and moved by MigrateEmailClaims.
+//
 // A user's partition (USER#<id>) holds the profile, acceptances, emailed
-// tokens, refresh tokens and login counter, so deleting a user is one
+// tokens, refresh tokens and password check counters, so deleting a user is one
 // Query of their partition, and reading a user with their acceptances one
 // Query under the PROFILE prefix.
 package store

@@ -183,3 +183,25 @@ func TestLoginBySpellingsOfTheAddress(t *testing.T) {
 		}
 	}
 }
+
+// The source address is the one API Gateway reports, never a header: an
+// attacker who sends a new X-Forwarded-For (or X-Real-IP, Forwarded) with
+// every guess is still one source.
+func TestForwardedHeadersDoNotMakeNewSources(t *testing.T) {
+	t.Parallel()
+	env, c := setup(t)
+	mustUser(t, env, "alice")
+	for i := range store.SourceFailureLimit + 3 {
+		ip := fmt.Sprintf("203.0.113.%d", i)
+		resp := c.Do(http.MethodPost, "/v1/token/", map[string]string{"username": "alice", "password": "wrong"},
+			apitest.From("198.51.100.77"), apitest.Header("X-Forwarded-For", ip), apitest.Header("X-Real-IP", ip),
+			apitest.Header("Forwarded", "for="+ip))
+		want := 401
+		if i >= store.SourceFailureLimit {
+			want = 429
+		}
+		if resp.Status != want {
+			t.Fatalf("guess %d with forwarded headers for %s: %d, want %d", i+1, ip, resp.Status, want)
+		}
+	}
+}
