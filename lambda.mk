@@ -40,51 +40,51 @@ LOCALSTACK_REGION ?= us-east-1
 
 .PHONY: build lambda-bootstrap replay bench-lambda rie rie-path lambda-functions localstack-up localstack-seed localstack-down
 
-build: $(addprefix build-,$(LAMBDA_FUNCTIONS))
+build: $(addprefix build-,$(LAMBDA_FUNCTIONS)) ## every function as sam build builds it
 
 # `sam build` runs `make build-<LogicalId>` in a copy of CodeUri (the
 # module root) with ARTIFACTS_DIR set; without it the binary goes where
 # `sam build` would put it.
-build-%Function:
+build-%Function: ## one function, for sam build
 	$(call lambda_build,$(or $(ARTIFACTS_DIR),.aws-sam/build/$*Function),$(call lambda_dir,$*))
 
 # Any package built like a function (the benchmark's hello-world function):
 # make lambda-bootstrap LAMBDA_PKG=./cmd/benchlambda/hello ARTIFACTS_DIR=dir
-lambda-bootstrap:
+lambda-bootstrap: ## any package built like a function (LAMBDA_PKG, ARTIFACTS_DIR)
 	@test -n "$(LAMBDA_PKG)" -a -n "$(ARTIFACTS_DIR)" || { echo 'usage: make lambda-bootstrap LAMBDA_PKG=./path ARTIFACTS_DIR=dir'; exit 2; }
 	$(call lambda_build,$(ARTIFACTS_DIR),$(LAMBDA_PKG))
 
-lambda-functions:
+lambda-functions: ## list the functions and their directories
 	@$(foreach f,$(LAMBDA_FUNCTIONS),echo '$(f) $(call lambda_dir,$(patsubst %Function,%,$(f)))';)
 
 $(RIE):
 	GOBIN=$(CURDIR)/$(dir $(RIE)) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
 
-rie: $(RIE)
+rie: $(RIE) ## install the Lambda Runtime Interface Emulator
 
 # For the Go tests: builds the emulator if needed, then prints its path.
 rie-path: $(RIE)
 	@echo $(CURDIR)/$(RIE)
 
-replay: $(RIE)
+replay: $(RIE) ## replay events/ in process and under the emulator
 	$(GO) run ./cmd/replay -rie $(CURDIR)/$(RIE) $(if $(UPDATE),-update)
 
-bench-lambda: $(RIE)
+bench-lambda: $(RIE) ## cold start and size of every function against hello-world
 	$(GO) run ./cmd/benchlambda -rie $(CURDIR)/$(RIE)
 
-invoke-%:
+invoke-%: ## sam local invoke a function with EVENT (needs Docker)
 	@test -n "$(EVENT)" || { echo 'usage: make invoke-$* EVENT=events/<group>/<name>.json'; exit 2; }
 	sam build $* && sam local invoke $* --event $(EVENT) $(if $(ENV_VARS),--env-vars $(ENV_VARS))
 
-localstack-up:
+localstack-up: ## start LocalStack with the table (needs Docker)
 	@test -n "$$LOCALSTACK_AUTH_TOKEN" || { echo 'LOCALSTACK_AUTH_TOKEN is not set: LocalStack image needs it'; exit 2; }
 	$(LOCALSTACK_COMPOSE) up --detach --wait
 
 # The table exists already (created by localstack/init/ready.d); this loads
 # the demo fixture, or FIXTURES=path.json.
-localstack-seed:
+localstack-seed: ## load the demo fixture into LocalStack
 	DYNAMODB_ENDPOINT=$(LOCALSTACK_ENDPOINT) TABLE_NAME=$(LOCALSTACK_TABLE) AWS_REGION=$(LOCALSTACK_REGION) \
 		$(GO) run ./cmd/seed $(if $(FIXTURES),-fixtures $(FIXTURES))
 
-localstack-down:
+localstack-down: ## stop LocalStack
 	$(LOCALSTACK_COMPOSE) down --volumes

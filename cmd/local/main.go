@@ -63,6 +63,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	port := fs.Int("port", 3000, "port to listen on, on 127.0.0.1 (0: any free port)")
 	fixturePath := fs.String("fixtures", "", "reference data fixture file (default: the demo fixture, shared/fixtures/demo.json)")
 	templatePath := fs.String("template", "", "SAM template whose routes to serve (default: template.yaml at the module root)")
+	dbPort := fs.Int("dynamodb-port", 0, "port of the embedded DynamoDB, on 127.0.0.1, for the AWS CLI and other tools (0: any free port)")
 	if err := fs.Parse(args[1:]); errors.Is(err, flag.ErrHelp) {
 		return nil
 	} else if err != nil {
@@ -102,7 +103,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}
 	}
 
-	st, closeDB, err := openStore(ctx, getenv, log, now)
+	st, closeDB, err := openStore(ctx, getenv, log, now, *dbPort)
 	if err != nil {
 		return err
 	}
@@ -204,12 +205,18 @@ func readFixture(path string) (pufinid.Reference, error) {
 	return ref, nil
 }
 
+// inspectCommand is the AWS CLI command that lists the embedded store's
+// items: any credentials do, the store checks none.
+func inspectCommand(endpoint, table string) string {
+	return fmt.Sprintf("AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws dynamodb scan --region us-east-1 --endpoint-url %s --table-name %s", endpoint, table)
+}
+
 // openStore opens the table at DYNAMODB_ENDPOINT (LocalStack, say) or,
 // with none set, in an embedded store that lives as long as the process,
 // whose expired items go every minute as DynamoDB's TTL would delete them.
 // PUFINID_DYNAMODB_FAULTS injects DynamoDB's transient answers into every
 // call (shared/ddbfault); the stop function logs what was injected.
-func openStore(ctx context.Context, getenv func(string) string, log *slog.Logger, now func() time.Time) (*store.Store, func(), error) {
+func openStore(ctx context.Context, getenv func(string) string, log *slog.Logger, now func() time.Time, dbPort int) (*store.Store, func(), error) {
 	table := getenv(config.EnvTable)
 	if table == "" {
 		table = defaultTable
@@ -234,7 +241,7 @@ func openStore(ctx context.Context, getenv func(string) string, log *slog.Logger
 		log.Info("using DynamoDB at DYNAMODB_ENDPOINT", "endpoint", endpoint, "table", table)
 		return st, report, err
 	}
-	db, err := embeddeddb.Start("127.0.0.1:0")
+	db, err := embeddeddb.Start(net.JoinHostPort("127.0.0.1", strconv.Itoa(dbPort)))
 	if err != nil {
 		return nil, nil, fmt.Errorf("start embedded DynamoDB: %w", err)
 	}
@@ -247,6 +254,7 @@ func openStore(ctx context.Context, getenv func(string) string, log *slog.Logger
 	db.SweepEvery(sweep, time.Minute, table, store.AttrTTL, now, func(err error) {
 		log.Warn("embedded DynamoDB: sweeping expired items failed", "err", err)
 	})
-	log.Info("using an embedded DynamoDB; its data lasts until the server stops", "endpoint", db.URL, "table", table)
+	log.Info("using an embedded DynamoDB; its data lasts until the server stops", "endpoint", db.URL, "table", table,
+		"inspect", inspectCommand(db.URL, table))
 	return st, func() { stopSweep(); report(); _ = db.Close() }, nil
 }

@@ -164,13 +164,8 @@ type Process struct {
 }
 
 // becomeSubreaper makes this process the reaper of its orphaned
-// descendants. Close kills the emulator, which leaves the bootstrap it
-// started an orphan; without this, that orphan would go to PID 1, which in
-// a container may never reap it, leaving a zombie per run.
-var becomeSubreaper = sync.OnceFunc(func() {
-	const prSetChildSubreaper = 36
-	_, _, _ = syscall.RawSyscall(syscall.SYS_PRCTL, prSetChildSubreaper, 1, 0)
-})
+// descendants, once (proc_linux.go).
+var becomeSubreaper = sync.OnceFunc(becomeSubreaperOnce)
 
 // Start starts the emulator on two free loopback ports and returns once it
 // accepts invocations. The bootstrap starts on the first Invoke, as a cold
@@ -207,9 +202,7 @@ func Start(ctx context.Context, c Config) (*Process, error) {
 	for k, v := range c.Env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	// If this process dies, the kernel ends the emulator; the bootstrap
-	// then loses its Runtime API and exits by itself.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = childAttr()
 	p := &Process{
 		cmd:       cmd,
 		bootstrap: bootstrap,

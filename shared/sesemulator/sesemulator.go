@@ -46,7 +46,7 @@ func Start(dir string) (url string, stop func(), err error) {
 	}
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
 		return "", nil, err
 	}
