@@ -200,6 +200,23 @@ func Valid(addr string) bool {
 	return err == nil
 }
 
+// Sendable reports whether addr is valid and all ASCII: an address a new
+// account may have. Amazon SES sends only to ASCII addresses (it has no
+// SMTPUTF8), so an account with another could never be confirmed; and an
+// unconfirmable spelling such as "ｖｉｃｔｉｍ@gmail.com" or "\u212Aate@x"
+// (Kelvin sign) would otherwise take its canonical form, the ASCII
+// address, away from the person who can receive mail at it. Lookups still
+// take every spelling (Canonical): they only ever reach an account, never
+// its mail.
+func Sendable(addr string) bool {
+	for i := 0; i < len(addr); i++ {
+		if addr[i] >= 0x80 {
+			return false
+		}
+	}
+	return Valid(addr)
+}
+
 // Equal reports whether a and b are both valid and have the same canonical
 // form: whether they name the same account.
 func Equal(a, b string) bool {

@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/pufinid/pufinid-api/shared/emailaddr"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
 )
 
@@ -54,18 +53,19 @@ func (s *Store) LoginLookup(ctx context.Context, login, ip string) (*LoginAttemp
 	}
 	var (
 		userID string
-		legacy bool // found by the key claims had before the canonical form: to check
+		verify bool // an email claim without its address: check the profile's
 	)
-	for i, k := range claimKeys {
+	byEmail := strings.Contains(login, "@")
+	for _, k := range claimKeys {
 		if it, ok := first[k]; ok {
 			c, err := unmarshalAll[claim]([]item{it})
 			if err != nil {
 				return nil, err
 			}
-			if i > 0 && c[0].Email != "" && !emailaddr.Equal(c[0].Email, login) {
-				continue // another address's legacy key (see EmailOwner)
+			if byEmail && c[0].Email != "" && !sameAddress(c[0].Email, login) {
+				continue // another address's claim, made before the canonical form (see EmailOwner)
 			}
-			userID, legacy = c[0].UserID, i > 0
+			userID, verify = c[0].UserID, byEmail && c[0].Email == ""
 			break
 		}
 	}
@@ -95,7 +95,7 @@ func (s *Store) LoginLookup(ctx context.Context, login, ip string) (*LoginAttemp
 		}
 		a.User, a.Found = u[0], true
 	}
-	if a.Found && legacy && !emailaddr.Equal(a.User.Email, login) {
+	if a.Found && verify && !sameAddress(a.User.Email, login) {
 		// A legacy claim without its address, on another address's key:
 		// this login names no account. Its counters are the name's.
 		a = &LoginAttempt{check: newPasswordCheck(loginFailNameKey(login), ip)}

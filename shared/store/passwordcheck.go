@@ -170,6 +170,15 @@ func (s *Store) PasswordCheckFor(ctx context.Context, userID, ip string) (*Passw
 // nothing races.
 func (s *Store) Reserve(ctx context.Context, c *PasswordCheck) error {
 	order := []*counter{&c.pair, &c.ip, &c.account}
+	// A counter already seen at its cap refuses before anything is
+	// written: a refused attempt leaves no trace, in the account's
+	// partition or elsewhere.
+	now := s.now()
+	for _, ctr := range order {
+		if wait, capped := ctr.seen.capped(now, ctr.limit); capped {
+			return apierror.ThrottledErr(wait)
+		}
+	}
 	for i, ctr := range order {
 		if err := s.reserve(ctx, ctr, c.id); err != nil {
 			for _, taken := range order[:i] {

@@ -363,3 +363,32 @@ func TestACounterThatVanishedIsOpenedAnew(t *testing.T) {
 		t.Fatalf("reserve after the counters went: %v", err)
 	}
 }
+
+// Attempts from ever new sources on an account at its cap are refused
+// before any write: they leave no counter of their own behind in the
+// account's partition, however many sources there are.
+func TestRefusedAttemptsWriteNothing(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t)
+	mustCreateUser(t, env, "u1", "a@example.com", "alice", "h1")
+	for i := range store.AccountCheckLimit {
+		mustReserve(t, env, "alice", fmt.Sprintf("192.0.2.%d", i))
+	}
+	before := mustRawItems(t, env.Store)
+	for i := range 30 {
+		a, err := env.Store.LoginLookup(context.Background(), "alice", fmt.Sprintf("198.51.100.%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := env.Requests.Load()
+		if _, th := throttledFor(t, env.Store.Reserve(context.Background(), a.Check())); !th {
+			t.Fatal("an attempt on a capped account was not refused")
+		}
+		if d := env.Requests.Load() - n; d != 0 && env.Faults == nil {
+			t.Fatalf("a refused attempt made %d DynamoDB requests", d)
+		}
+	}
+	if after := mustRawItems(t, env.Store); len(after) != len(before) {
+		t.Fatalf("refused attempts left %d items", len(after)-len(before))
+	}
+}

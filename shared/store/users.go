@@ -216,7 +216,7 @@ func (s *Store) EmailOwner(ctx context.Context, email string) (o EmailOwner, fou
 	if err != nil {
 		return o, false, err
 	}
-	for i, k := range keys {
+	for _, k := range keys {
 		it, ok := got[k]
 		if !ok {
 			continue
@@ -233,14 +233,26 @@ func (s *Store) EmailOwner(ctx context.Context, email string) (o EmailOwner, fou
 			}
 			o.Address = u.Email
 		}
-		if i == 0 || emailaddr.Equal(o.Address, email) {
+		if sameAddress(o.Address, email) {
 			return o, true, nil
 		}
-		// A legacy key that is another address's: strings.ToLower folded
-		// "İ" and the Kelvin sign into ASCII, so "alİce@x" landed on
-		// "alice@x". That account is not this address's.
+		// A claim made before the canonical form, on a key that is another
+		// address's: strings.ToLower folded "İ" and the Kelvin sign into
+		// ASCII, so "alİce@x" was keyed as "alice@x" (at the legacy key, or
+		// at the canonical key of the other address). That account is not
+		// this address's. (MigrateEmailClaims moves such claims away.)
 	}
 	return EmailOwner{}, false, nil
+}
+
+// sameAddress reports whether the address an account stores is the one a
+// request typed: the same canonical form, or, for an address the rules of
+// today refuse (an account made under looser ones), the same lowercase.
+func sameAddress(stored, typed string) bool {
+	if emailaddr.Valid(stored) && emailaddr.Valid(typed) {
+		return emailaddr.Equal(stored, typed)
+	}
+	return emailaddr.Legacy(stored) == emailaddr.Legacy(typed)
 }
 
 // emailClaimKeys are the keys a claim on email may be at, in order: its

@@ -76,12 +76,18 @@ func tokenMatches(t store.EmailToken, secret string, now time.Time) bool {
 // Two DynamoDB requests (the email claim, then the profile with the token).
 func (h *handler) checkEmailToken(ctx context.Context, email, secret string, p store.EmailPurpose) (u pufinid.User, ok bool, err error) {
 	owner, found, err := h.Store.EmailOwner(ctx, email)
-	if err != nil || !found {
+	if err != nil {
 		return u, false, err
 	}
-	u, t, err := h.Store.UserAndEmailToken(ctx, owner.UserID, p)
-	if apierror.Is(err, apierror.NotFound) {
-		return u, false, nil // deleted since the claim was read
+	id := owner.UserID
+	if !found {
+		// The same read for an address nobody holds, of a user nobody is,
+		// so the answer takes as long whether the address has an account.
+		id = noAccountUserID
+	}
+	u, t, err := h.Store.UserAndEmailToken(ctx, id, p)
+	if apierror.Is(err, apierror.NotFound) || !found {
+		return pufinid.User{}, false, nil // nobody, or deleted since the claim was read
 	}
 	if err != nil {
 		return u, false, err
@@ -203,18 +209,21 @@ func (h *handler) sendTokenEmail(ctx context.Context, email string, p store.Emai
 
 // pace estimates how long sending one email takes (a moving average of
 // this instance's sends), so that a request that sends nothing can take
-// as long as one that sends. A fresh instance has no estimate and does not
-// wait until its first send.
+// as long as one that sends. A fresh instance starts from
+// Deps.SendEstimate (Setup gives SES's), replaced by its first timed send.
 type pace struct {
-	mu  sync.Mutex
-	avg time.Duration
+	mu    sync.Mutex
+	avg   time.Duration // until a send is timed, Deps.SendEstimate
+	timed bool
 }
 
 func (p *pace) observe(d time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.avg == 0 {
-		p.avg = d
+	if !p.timed {
+		// The first send timed replaces the estimate: an estimate far from
+		// this instance's sends would otherwise take many sends to fade.
+		p.avg, p.timed = d, true
 		return
 	}
 	p.avg += (d - p.avg) / 8

@@ -60,35 +60,49 @@ func TestLookAlikeAddressesNeverReceiveAnAccountsLink(t *testing.T) {
 }
 
 // Spellings of one address are one address: every variant of an existing
-// one is refused at signup as taken, and shares its mail budget.
+// one is refused at signup, and shares its mail budget.
 func TestSpellingsOfOneAddressAreOneIdentity(t *testing.T) {
 	t.Parallel()
 	w := setup(t)
 	w.mustSignup(t, "kate@example.com")
-	w.mustSignup(t, "josé@example.com") // precomposed é
 	for _, variant := range []string{
 		"KATE@EXAMPLE.COM", "Kate@Example.com", "\u212Aate@example.com", "ｋａｔｅ@example.com", "ＫＡＴＥ@example.com",
-		"jose\u0301@example.com", "JOSÉ@example.com", "JOSE\u0301@EXAMPLE.COM",
 	} {
 		resp := w.c.Do(http.MethodPost, "/v1/users/", signupBody(variant, nil))
 		if resp.Status != http.StatusBadRequest || resp.Map(t)["email"] == nil {
-			t.Errorf("signup %q: %d %s; want 400 on email (taken)", variant, resp.Status, resp.Body)
+			t.Errorf("signup %q: %d %s; want 400 on email", variant, resp.Status, resp.Body)
 		}
 	}
-	// A different letter is a different address (and mail goes only to
-	// the stored one, so it can take nothing from kate).
-	w.mustSignup(t, "katİe@example.com")
 
 	// One budget: a spelling asks for a reset a moment after another did.
 	w.env.Clock.Advance(61e9)
 	before := w.sent("kate@example.com")
-	for _, spelling := range []string{"kate@example.com", "\u212Aate@example.com", "KATE@example.com"} {
+	for _, spelling := range []string{"kate@example.com", "\u212Aate@example.com", "KATE@example.com", "ｋａｔｅ@example.com"} {
 		if resp := w.c.Do(http.MethodPost, "/v1/users/send-reset-password-email/", map[string]any{"email": spelling}); resp.Status != 200 {
 			t.Fatalf("%q: %d", spelling, resp.Status)
 		}
 	}
 	if got := w.sent("kate@example.com") - before; got != 1 {
-		t.Fatalf("three spellings within a minute sent %d emails, want 1 (one budget per address)", got)
+		t.Fatalf("four spellings within a minute sent %d emails, want 1 (one budget per address)", got)
+	}
+}
+
+// The squat: before the owner of victim@gmail.com signs up, an attacker
+// signs up a spelling of it that folds to it but that no mail reaches
+// (SES sends only to ASCII addresses), which would take the address from
+// its owner for good. New accounts need an ASCII address, so every such
+// spelling is refused, and the owner signs up.
+func TestAnUnreachableSpellingCannotSquatAnAddress(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	for _, squat := range []string{"ｖｉｃｔｉｍ@gmail.com", "\u212Aate@gmail.com", "ﬀ@gmail.com", "ſam@gmail.com", "straße@gmail.com", "josé@gmail.com"} {
+		resp := w.c.Do(http.MethodPost, "/v1/users/", signupBody(squat, nil))
+		if resp.Status != http.StatusBadRequest || resp.Map(t)["email"] == nil {
+			t.Errorf("signup %q: %d %s; want 400 on email", squat, resp.Status, resp.Body)
+		}
+	}
+	for _, owner := range []string{"victim@gmail.com", "kate@gmail.com", "ff@gmail.com", "sam@gmail.com", "strasse@gmail.com"} {
+		w.mustSignup(t, owner)
 	}
 }
 

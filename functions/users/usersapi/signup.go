@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/pufinid/pufinid-api/shared/apierror"
+	"github.com/pufinid/pufinid-api/shared/emailaddr"
 	"github.com/pufinid/pufinid-api/shared/password"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
 	"github.com/pufinid/pufinid-api/shared/store"
@@ -20,6 +21,7 @@ import (
 // Signup's messages.
 const (
 	msgPasswordsDiffer = "Passwords do not match."
+	msgEmailNotASCII   = "Enter an email address made only of ASCII characters: PufinID's email cannot reach others."
 	msgUsernameChars   = "Enter a valid username. This value may contain only letters, numbers, and ./+/-/_ characters."
 	msgUsernameAt      = "A username may not contain \"@\": a login with \"@\" is read as an email address."
 	msgUnknownOrg      = "No organization has this code."
@@ -51,7 +53,11 @@ func readSignup(in *web.Input) signupInput {
 			s.user.Username = &name
 		}
 	}
-	s.user.Email, _ = in.Email("email")
+	var emailOK bool
+	s.user.Email, emailOK = in.Email("email")
+	if emailOK && !emailaddr.Sendable(s.user.Email) {
+		in.Errs.Add("email", msgEmailNotASCII)
+	}
 	pw, pwOK := in.String("password", passwordRule)
 	confirm, confirmOK := in.String("password_confirm", passwordRule)
 	if pwOK && confirmOK && pw != confirm {

@@ -242,3 +242,20 @@ func TestAFreshInstanceWaitsAsLongAsASendBeforeTimingOne(t *testing.T) {
 		}
 	}
 }
+
+// The estimate lasts only until a send is timed: a seed far from this
+// instance's sends (60 ms against sends of a few) must not keep requests
+// for unknown addresses slow, which would tell them apart for many sends.
+func TestTheFirstTimedSendReplacesTheEstimate(t *testing.T) {
+	w := setup(t, func(d *usersapi.Deps) { d.SendEstimate = 60 * time.Millisecond })
+	w.mustSignup(t, "ada@example.com")
+	w.env.Clock.Advance(61 * time.Second)
+	if resp := w.c.Do(http.MethodPost, "/v1/users/resend-confirm-email/", map[string]any{"email": "ada@example.com"}); resp.Status != 200 {
+		t.Fatalf("resend: %d", resp.Status)
+	}
+	start := time.Now()
+	w.c.Do(http.MethodPost, "/v1/users/resend-confirm-email/", map[string]any{"email": "nobody@example.com"})
+	if took := time.Since(start); took > 40*time.Millisecond {
+		t.Fatalf("an unknown address after one timed send of a few ms waited %v, as if the 60 ms estimate still held", took)
+	}
+}
