@@ -141,7 +141,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("serving the PufinID API", "url", url, "table", st.Table(),
-		"functions", gw.functions(), "openapi", url+"/openapi.yaml", "emails", url+"/_aws/ses")
+		"functions", gw.functions(), "openapi", url+"/openapi.yaml", "docs", url+"/docs", "emails", url+"/_aws/ses")
 	if listening != nil {
 		listening(url)
 	}

@@ -110,8 +110,9 @@ func writeDetail(w http.ResponseWriter, status int, detail string) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"detail": detail})
 }
 
-// newMux serves the API and the local extras: the OpenAPI document and
-// the outbox of sent emails (LocalStack's /_aws/ses).
+// newMux serves the API and the local extras: the OpenAPI document, the
+// outbox of sent emails (LocalStack's /_aws/ses) and the API reference
+// (/docs).
 func newMux(gw http.Handler, outbox http.Handler) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
@@ -119,6 +120,7 @@ func newMux(gw http.Handler, outbox http.Handler) *http.ServeMux {
 		_, _ = w.Write(docs.OpenAPI)
 	})
 	mux.Handle("/_aws/ses", outbox)
+	handleDocs(mux, gw) // the API reference at /docs (docspage.go)
 	mux.Handle("/", gw)
 	return mux
 }
