@@ -2,10 +2,8 @@ package usersapi_test
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,116 +13,13 @@ import (
 	"github.com/pufinid/pufinid-api/shared/store"
 )
 
-// Timing tests: an attacker who times the email routes must not learn
-// whether an address has an account. They measure wall-clock latency, so
-// they are built to survive a busy machine: the two kinds of request are
-// interleaved in random order (noise hits both alike), a warm-up comes
-// first, medians are compared (a descheduled request or a GC pause moves a
-// median little), and a comparison outside the bound is measured again
-// before failing, since a real difference is systematic and noise is not.
-// They never run in parallel with other tests of the package.
+// Timing tests (see shared/apitest's timing.go for how they measure).
 const (
 	timingWarmup   = 10   // pairs measured and thrown away
 	timingPairs    = 120  // pairs per measurement: 120 samples of each kind
 	timingAttempts = 3    // measurements before a difference counts as real
 	timingBound    = 0.10 // |p50(unknown) - p50(existing)| ≤ 10% of p50(existing)
 )
-
-// latencies are the samples of one measurement.
-type latencies struct{ existing, unknown []time.Duration }
-
-func timingMedian(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
-func timingQuantile(ds []time.Duration, q float64) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[int(q*float64(len(s)-1))]
-}
-
-// summary is how a measurement is logged.
-func (l latencies) summary() string {
-	return fmt.Sprintf("existing p50 %v (p25 %v, p75 %v); unknown p50 %v (p25 %v, p75 %v); n=%d each",
-		timingMedian(l.existing), timingQuantile(l.existing, .25), timingQuantile(l.existing, .75),
-		timingMedian(l.unknown), timingQuantile(l.unknown, .25), timingQuantile(l.unknown, .75), len(l.existing))
-}
-
-// skew is (p50(unknown) - p50(existing)) / p50(existing).
-func (l latencies) skew() float64 {
-	e, u := timingMedian(l.existing), timingMedian(l.unknown)
-	return float64(u-e) / float64(e)
-}
-
-// measurePairs calls prep (untimed), then times existing(i) and unknown(i)
-// in a random order, for each of pairs pairs.
-func measurePairs(pairs int, prep func(i int), existing, unknown func(i int)) latencies {
-	var l latencies
-	timed := func(f func(int), i int) time.Duration {
-		start := time.Now()
-		f(i)
-		return time.Since(start)
-	}
-	for i := range pairs {
-		prep(i)
-		if rand.IntN(2) == 0 {
-			l.existing = append(l.existing, timed(existing, i))
-			l.unknown = append(l.unknown, timed(unknown, i))
-		} else {
-			l.unknown = append(l.unknown, timed(unknown, i))
-			l.existing = append(l.existing, timed(existing, i))
-		}
-	}
-	return l
-}
-
-// sameMedians measures up to timingAttempts times and fails t when every
-// measurement has the medians further apart than timingBound.
-func sameMedians(t *testing.T, measure func() latencies) {
-	t.Helper()
-	var skews []string
-	for attempt := 1; attempt <= timingAttempts; attempt++ {
-		l := measure()
-		s := l.skew()
-		t.Logf("attempt %d: %s; unknown vs existing %+.1f%%", attempt, l.summary(), 100*s)
-		if -timingBound <= s && s <= timingBound {
-			return
-		}
-		skews = append(skews, fmt.Sprintf("%+.1f%%", 100*s))
-	}
-	t.Fatalf("p50 latency of unknown addresses differs from existing ones by more than ±%.0f%% in all %d measurements: %s",
-		100*timingBound, timingAttempts, strings.Join(skews, ", "))
-}
-
-// answerHeaders is resp's headers without those that name the request.
-func answerHeaders(resp *apitest.Response) http.Header {
-	h := resp.Header.Clone()
-	for k := range h {
-		if lk := strings.ToLower(k); strings.Contains(lk, "request") && strings.Contains(lk, "id") {
-			h.Del(k)
-		}
-	}
-	return h
-}
-
-// sameAnswer fails t unless a and b have the same status, body and headers
-// (request ids apart).
-func sameAnswer(t *testing.T, what string, a, b *apitest.Response) {
-	t.Helper()
-	if a.Status != b.Status || string(a.Body) != string(b.Body) {
-		t.Fatalf("%s: existing address answered %d %s, unknown %d %s", what, a.Status, a.Body, b.Status, b.Body)
-	}
-	ha, hb := answerHeaders(a), answerHeaders(b)
-	if fmt.Sprint(ha) != fmt.Sprint(hb) {
-		t.Fatalf("%s: headers differ: existing %v, unknown %v", what, ha, hb)
-	}
-}
 
 // TestEmailRoutesTimingDoesNotTellWhoHasAnAccount measures the path where
 // the address's budget allows an email, the one pacing exists for: for an
@@ -142,8 +37,8 @@ func sameAnswer(t *testing.T, what string, a, b *apitest.Response) {
 // It runs with two mailers: the harness's local outbox, whose send takes
 // about 10 µs, and the outbox behind a 2 ms delay standing in for SES's
 // round trip (short, to keep the test short; SES takes tens of ms). The
-// warm-up's sends give the pace its estimate: a fresh handler has none and
-// does not wait (see pace in emails.go), which this test does not measure.
+// warm-up's sends give the pace its estimate (a fresh handler starts from
+// Deps.SendEstimate: TestAFreshInstanceWaitsAsLongAsASendBeforeTimingOne).
 // A wait that overshoots the send it stands for shows here as unknown
 // addresses being slower; note that Go's timers on Linux, when the process
 // has nothing else to run, wake on whole milliseconds (the netpoller's
@@ -194,8 +89,8 @@ func timeEmailRoute(t *testing.T, w *world, outbox *mailer.Outbox, path, want st
 	// The same answer, with the OpenAPI validation on; the measurement
 	// turns it off, as its cost would only add noise.
 	w.env.Clock.Advance(store.MailWindow + store.MailGap)
-	sameAnswer(t, "sending", post(known[0]), post(unknown[0]))
-	sameAnswer(t, "throttled", post(known[0]), post(unknown[0])) // within the minute: nothing sent
+	apitest.SameAnswer(t, "sending", post(known[0]), post(unknown[0]))
+	apitest.SameAnswer(t, "throttled", post(known[0]), post(unknown[0])) // within the minute: nothing sent
 	w.c.SkipOpenAPI = true
 	defer func() { w.c.SkipOpenAPI = false }()
 
@@ -218,10 +113,10 @@ func timeEmailRoute(t *testing.T, w *world, outbox *mailer.Outbox, path, want st
 	prep := func(int) { w.env.Clock.Advance(store.MailWindow + store.MailGap) }
 	existing := func(i int) { post(known[i%accounts]); calls++ }
 	none := func(i int) { post(unknown[i%accounts]) }
-	measurePairs(timingWarmup, prep, existing, none)
+	apitest.MeasurePairs(timingWarmup, prep, existing, none)
 	checkSent()
-	sameMedians(t, func() latencies {
-		l := measurePairs(timingPairs, prep, existing, none)
+	apitest.SameMedians(t, "the email routes", timingBound, timingAttempts, func() apitest.Latencies {
+		l := apitest.MeasurePairs(timingPairs, prep, existing, none)
 		checkSent()
 		return l
 	})

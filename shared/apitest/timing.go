@@ -1,0 +1,116 @@
+package apitest
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Timing tests check that an attacker who times two kinds of request (for
+// an existing account and for an unknown one) learns nothing. They measure
+// wall-clock latency, so they are built to survive a busy machine: the two
+// kinds are interleaved in random order (noise hits both alike), a warm-up
+// comes first, medians are compared (a descheduled request or a GC pause
+// moves a median little), and a comparison outside the bound is measured
+// again before failing, since a real difference is systematic and noise is
+// not. They must not run in parallel with other tests of their package.
+
+// Latencies are the samples of one timing measurement.
+type Latencies struct{ Existing, Unknown []time.Duration }
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+func quantile(ds []time.Duration, q float64) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[int(q*float64(len(s)-1))]
+}
+
+func (l Latencies) summary() string {
+	return fmt.Sprintf("existing p50 %v (p25 %v, p75 %v); unknown p50 %v (p25 %v, p75 %v); n=%d each",
+		median(l.Existing), quantile(l.Existing, .25), quantile(l.Existing, .75),
+		median(l.Unknown), quantile(l.Unknown, .25), quantile(l.Unknown, .75), len(l.Existing))
+}
+
+// skew is (p50(unknown) - p50(existing)) / p50(existing).
+func (l Latencies) skew() float64 {
+	e, u := median(l.Existing), median(l.Unknown)
+	return float64(u-e) / float64(e)
+}
+
+// MeasurePairs calls prep (untimed), then times existing(i) and unknown(i)
+// in a random order, for each of pairs pairs.
+func MeasurePairs(pairs int, prep func(i int), existing, unknown func(i int)) Latencies {
+	var l Latencies
+	timed := func(f func(int), i int) time.Duration {
+		start := time.Now()
+		f(i)
+		return time.Since(start)
+	}
+	for i := range pairs {
+		prep(i)
+		if rand.IntN(2) == 0 {
+			l.Existing = append(l.Existing, timed(existing, i))
+			l.Unknown = append(l.Unknown, timed(unknown, i))
+		} else {
+			l.Unknown = append(l.Unknown, timed(unknown, i))
+			l.Existing = append(l.Existing, timed(existing, i))
+		}
+	}
+	return l
+}
+
+// SameMedians measures up to attempts times and fails t when every
+// measurement has the medians further apart than bound (a fraction of the
+// existing side's median). what names the requests in the failure.
+func SameMedians(t *testing.T, what string, bound float64, attempts int, measure func() Latencies) {
+	t.Helper()
+	var skews []string
+	for attempt := 1; attempt <= attempts; attempt++ {
+		l := measure()
+		s := l.skew()
+		t.Logf("attempt %d: %s; unknown vs existing %+.1f%%", attempt, l.summary(), 100*s)
+		if -bound <= s && s <= bound {
+			return
+		}
+		skews = append(skews, fmt.Sprintf("%+.1f%%", 100*s))
+	}
+	t.Fatalf("p50 latency of %s differs between existing and unknown ones by more than ±%.0f%% in all %d measurements: %s",
+		what, 100*bound, attempts, strings.Join(skews, ", "))
+}
+
+// answerHeaders is resp's headers without those that name the request.
+func answerHeaders(resp *Response) http.Header {
+	h := resp.Header.Clone()
+	for k := range h {
+		if lk := strings.ToLower(k); strings.Contains(lk, "request") && strings.Contains(lk, "id") {
+			h.Del(k)
+		}
+	}
+	return h
+}
+
+// SameAnswer fails t unless the answers for an existing and an unknown
+// account have the same status, body and headers (request ids apart).
+func SameAnswer(t *testing.T, what string, existing, unknown *Response) {
+	t.Helper()
+	if existing.Status != unknown.Status || string(existing.Body) != string(unknown.Body) {
+		t.Fatalf("%s: existing answered %d %s, unknown %d %s", what, existing.Status, existing.Body, unknown.Status, unknown.Body)
+	}
+	ha, hb := answerHeaders(existing), answerHeaders(unknown)
+	if fmt.Sprint(ha) != fmt.Sprint(hb) {
+		t.Fatalf("%s: headers differ: existing %v, unknown %v", what, ha, hb)
+	}
+}
