@@ -72,10 +72,10 @@ func (s *Store) LoginLookup(ctx context.Context, login, ip string) (*LoginAttemp
 
 	a := &LoginAttempt{}
 	if userID == "" {
-		a.check = newPasswordCheck(loginFailNameKey(login), ip)
+		a.check = newPasswordCheck(loginFailNameKey(login), ip, s.now())
 		keys = []key{a.check.pair.k, a.check.account.k}
 	} else {
-		a.check = newPasswordCheck(key{PK: userPK(userID)}, ip)
+		a.check = newPasswordCheck(key{PK: userPK(userID)}, ip, s.now())
 		keys = []key{userProfileKey(userID), a.check.pair.k, a.check.account.k}
 	}
 	got, err := s.batchGet(ctx, keys)
@@ -98,7 +98,7 @@ func (s *Store) LoginLookup(ctx context.Context, login, ip string) (*LoginAttemp
 	if a.Found && verify && !sameAddress(a.User.Email, login) {
 		// A legacy claim without its address, on another address's key:
 		// this login names no account. Its counters are the name's.
-		a = &LoginAttempt{check: newPasswordCheck(loginFailNameKey(login), ip)}
+		a = &LoginAttempt{check: newPasswordCheck(loginFailNameKey(login), ip, s.now())}
 		got, err = s.batchGet(ctx, []key{a.check.pair.k, a.check.account.k})
 		if err != nil {
 			return nil, err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -98,6 +99,45 @@ func (w window) capped(now time.Time, limit int) (time.Duration, bool) {
 	return time.Unix(w.end(), 0).Sub(now), true
 }
 
+// inFlight is how long a reservation may stand for a check still running
+// (a check takes well under a second; a function's timeout is 10 s).
+const inFlight = 10 * time.Second
+
+// reservationID is a new reservation's id: when it was made (Unix
+// milliseconds, in hex) and 12 random characters.
+func reservationID(now time.Time) string {
+	return strconv.FormatInt(now.UnixMilli(), 16) + "." + rand.Text()[:12]
+}
+
+// recent reports whether the window holds a reservation made less than
+// inFlight ago: maybe a check still running, which may yet be given back.
+func (w window) recent(now time.Time) bool {
+	for _, id := range w.IDs {
+		ms, _, ok := strings.Cut(id, ".")
+		if !ok {
+			continue
+		}
+		if t, err := strconv.ParseInt(ms, 16, 64); err == nil && now.Sub(time.UnixMilli(t)) < inFlight {
+			return true
+		}
+	}
+	return false
+}
+
+// capped reports whether the counter refuses a reservation at now, and
+// the Retry-After to give. A source's counter full of recent reservations
+// may be full of checks still running, which give their reservation back
+// if right (parallel logins of one user from one address): it says to
+// retry in a second, not at the window's end. The account's counter keeps
+// every check, so its wait is always the window's.
+func (c *counter) capped(now time.Time) (time.Duration, bool) {
+	wait, capped := c.seen.capped(now, c.limit)
+	if capped && !c.grows && c.seen.recent(now) {
+		wait = time.Second
+	}
+	return wait, capped
+}
+
 // counter is one of a check's counters: what was last read of it, and the
 // window a reservation was made in.
 type counter struct {
@@ -129,9 +169,9 @@ type PasswordCheck struct {
 	pair, account, ip counter
 }
 
-func newPasswordCheck(subject key, ip string) PasswordCheck {
+func newPasswordCheck(subject key, ip string, now time.Time) PasswordCheck {
 	return PasswordCheck{
-		id:      rand.Text()[:16],
+		id:      reservationID(now),
 		pair:    counter{k: key{subject.PK, checkPairPrefix + ip}, limit: SourceFailureLimit},
 		account: counter{k: key{subject.PK, checkAccountSK}, limit: AccountCheckLimit, grows: true},
 		ip:      counter{k: loginFailIPKey(ip), limit: SourceIPFailureLimit},
@@ -152,7 +192,7 @@ func (c *PasswordCheck) read(got map[key]item) error {
 // PasswordCheckFor reads the counters of a check of userID's password from
 // the source address ip, in one BatchGetItem; Reserve comes next.
 func (s *Store) PasswordCheckFor(ctx context.Context, userID, ip string) (*PasswordCheck, error) {
-	c := newPasswordCheck(key{PK: userPK(userID)}, ip)
+	c := newPasswordCheck(key{PK: userPK(userID)}, ip, s.now())
 	got, err := s.batchGet(ctx, c.keys())
 	if err != nil {
 		return nil, err
@@ -175,7 +215,7 @@ func (s *Store) Reserve(ctx context.Context, c *PasswordCheck) error {
 	// partition or elsewhere.
 	now := s.now()
 	for _, ctr := range order {
-		if wait, capped := ctr.seen.capped(now, ctr.limit); capped {
+		if wait, capped := ctr.capped(now); capped {
 			return apierror.ThrottledErr(wait)
 		}
 	}
@@ -198,7 +238,7 @@ func (s *Store) reserve(ctx context.Context, c *counter, id string) error {
 			c.held = c.seen.ExpiresAt
 			return nil
 		}
-		if wait, capped := c.seen.capped(now, c.limit); capped {
+		if wait, capped := c.capped(now); capped {
 			return apierror.ThrottledErr(wait)
 		}
 		in, held := s.reservation(c, id, now)
