@@ -37,7 +37,7 @@ test: node_modules ## every test, then each fuzz target briefly (the command CI 
 # The race detector where goroutines share state and it is affordable: the
 # fault injector, the embedded store's serialization and sweeper, the HTTP
 # middleware, tokens and the mailer's outbox, then the soak (8 clients at
-# once against one server for 10 s), which drives every handler and the
+# once against one server for 5 s), which drives every handler and the
 # store concurrently. Not the handler packages' own tests: their argon2id
 # hashing runs 3 times slower under -race (tokenapi: 45 s against 14 s),
 # and the soak runs the same code in parallel.
@@ -45,7 +45,7 @@ RACE_PKGS ?= ./shared/ddbfault ./shared/embeddeddb ./shared/web ./shared/token .
 .PHONY: test-race
 test-race: ## the race detector on the packages where it is affordable, and a brief soak
 	$(GO) test -race -count=1 $(RACE_PKGS)
-	$(GO) test -race -count=1 ./cmd/local -run '^TestSoak$$' -args -soak.duration=10s
+	$(GO) test -race -count=1 ./cmd/local -run '^TestSoak$$' -args -soak.duration=5s
 
 # The patched minidyn in third_party/ is a module of its own: its tests
 # (minidyn's, and those of the patch) run here. Its tests build SDK clients

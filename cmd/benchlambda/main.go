@@ -87,8 +87,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *colds < 1 {
+		return fmt.Errorf("-cold %d: at least one cold start per function", *colds)
+	}
 	if *colds < 10 {
-		return fmt.Errorf("-cold %d: at least 10 starts make a median worth reading", *colds)
+		// make test's check that every function is measured runs 2; a
+		// median worth reading takes 10 or more (make bench-lambda: 15).
+		fmt.Fprintf(stdout, "-cold %d: fewer than 10 starts, a rough median; for figures use 10 or more\n", *colds)
 	}
 	root, err := lambdarun.ModuleRoot(".")
 	if err != nil {
