@@ -80,24 +80,9 @@ func TestTablesCanBeCreatedWhileOthersAreInUse(t *testing.T) {
 // The sweep removes what DynamoDB's TTL would (items whose expires_at has
 // passed) and nothing else: live items, and items without the attribute.
 func TestSweepExpiredDeletesOnlyExpiredItems(t *testing.T) {
-	db, err := Start("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	ctx := context.Background()
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-	st, err := store.Open(ctx, store.Options{Table: "ttl", Endpoint: db.URL, Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.CreateTable(ctx); err != nil {
-		t.Fatal(err)
-	}
-	u := pufinid.User{ID: "u1", Email: "ada@example.com", PasswordHash: "h"}
-	if err := st.CreateUser(ctx, u, nil); err != nil {
-		t.Fatal(err)
-	}
+	db, st, u := withUser(t, "ttl", func() time.Time { return now })
 	for jti, life := range map[string]time.Duration{"dead": -time.Minute, "live": time.Hour} {
 		if err := st.CreateRefreshToken(ctx, store.RefreshToken{UserID: u.ID, JTI: jti, ExpiresAt: now.Add(life)}); err != nil {
 			t.Fatal(err)
@@ -125,23 +110,8 @@ func TestSweepExpiredDeletesOnlyExpiredItems(t *testing.T) {
 // 20,000 items must cost about what they cost against an empty one (they
 // took 100 times longer before the patch).
 func TestCostDoesNotGrowWithTheTable(t *testing.T) {
-	db, err := Start("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Options{Table: "grow", Endpoint: db.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.CreateTable(ctx); err != nil {
-		t.Fatal(err)
-	}
-	u := pufinid.User{ID: "u1", Email: "ada@example.com", PasswordHash: "h"}
-	if err := st.CreateUser(ctx, u, nil); err != nil {
-		t.Fatal(err)
-	}
+	db, st, u := withUser(t, "grow", nil)
 	measure := func() time.Duration {
 		var took []time.Duration
 		for range 40 {
@@ -180,4 +150,28 @@ func TestCostDoesNotGrowWithTheTable(t *testing.T) {
 	if full > 4*empty+2*time.Millisecond {
 		t.Fatalf("p50 grew from %v to %v with %d items in other partitions", empty, full, fill)
 	}
+}
+
+// withUser starts an embedded store (closed when the test ends) with the
+// table name, holding one user, on the clock now (time.Now if nil).
+func withUser(t *testing.T, table string, now func() time.Time) (*DB, *store.Store, pufinid.User) {
+	t.Helper()
+	db, err := Start("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Options{Table: table, Endpoint: db.URL, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateTable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	u := pufinid.User{ID: "u1", Email: "ada@example.com", PasswordHash: "h"}
+	if err := st.CreateUser(ctx, u, nil); err != nil {
+		t.Fatal(err)
+	}
+	return db, st, u
 }
