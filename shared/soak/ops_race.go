@@ -92,15 +92,8 @@ func opRaceConfirm(c *client) bool {
 	defer c.begin("race_confirm_one_token")()
 	c.touch(u)
 	body := map[string]any{"email": t.email, "token": t.secret}
-	as := c.race(http.MethodPost, "/v1/users/confirm-email/", "", []any{body, body, body})
-	t.dead = true
-	by, down := tally(as)
-	if down > 0 {
-		c.lost(u)
-		return true
-	}
-	if by[http.StatusOK] != 1 {
-		c.fail("3 confirmations with one token at once got %v; want exactly one 200 (single use)", by)
+	as, ok := c.raceToken(u, t, "/v1/users/confirm-email/", "confirmations", []any{body, body, body})
+	if !ok {
 		return true
 	}
 	for _, a := range as {
@@ -112,6 +105,25 @@ func opRaceConfirm(c *client) bool {
 	}
 	u.confirmed()
 	return true
+}
+
+// raceToken posts bodies, each using u's emailed token t, to path at once:
+// the token is spent, and exactly one may succeed (single use). ok is false
+// when the answers need no more checking: an outage made u's state
+// unknown, or the single-use check failed (what names the requests).
+func (c *client) raceToken(u *user, t *emailToken, path, what string, bodies []any) (as []*answer, ok bool) {
+	as = c.race(http.MethodPost, path, "", bodies)
+	t.dead = true
+	by, down := tally(as)
+	if down > 0 {
+		c.lost(u)
+		return as, false
+	}
+	if by[http.StatusOK] != 1 {
+		c.fail("%d %s with one token at once got %v; want exactly one 200 (single use)", len(bodies), what, by)
+		return as, false
+	}
+	return as, true
 }
 
 // goodToken is a user with an emailed token for route certainly good now.
@@ -140,15 +152,8 @@ func opRaceReset(c *client) bool {
 	for i, pw := range pws {
 		bodies[i] = map[string]any{"email": t.email, "token": t.secret, "new_password": pw, "new_password_confirm": pw}
 	}
-	as := c.race(http.MethodPost, "/v1/users/reset-password/", "", bodies)
-	t.dead = true
-	by, down := tally(as)
-	if down > 0 {
-		c.lost(u)
-		return true
-	}
-	if by[http.StatusOK] != 1 {
-		c.fail("3 resets with one token at once got %v; want exactly one 200 (single use)", by)
+	as, ok := c.raceToken(u, t, "/v1/users/reset-password/", "resets", bodies)
+	if !ok {
 		return true
 	}
 	for i, a := range as {
