@@ -41,7 +41,7 @@ test: node_modules ## every test, then each fuzz target briefly (the command CI 
 # store concurrently. Not the handler packages' own tests: their argon2id
 # hashing runs 3 times slower under -race (tokenapi: 45 s against 14 s),
 # and the soak runs the same code in parallel.
-RACE_PKGS ?= ./shared/ddbfault ./shared/embeddeddb ./shared/web ./shared/token ./shared/mailer
+RACE_PKGS ?= ./shared/dev/ddbfault ./shared/dev/embeddeddb ./shared/web ./shared/token ./shared/mailer
 .PHONY: test-race
 test-race: ## the race detector on the packages where it is affordable, and a brief soak
 	$(GO) test -race -count=1 $(RACE_PKGS)
@@ -55,7 +55,7 @@ test-minidyn: ## the tests of the patched minidyn in third_party/
 	cd third_party/minidyn && env -u AWS_CA_BUNDLE $(GO) test -count=1 ./core ./server ./types ./interpreter/...
 
 # The whole suite once more with DynamoDB's transient answers injected into
-# every store client of the tests (shared/ddbfault): conflicts, throttling,
+# every store client of the tests (shared/dev/ddbfault): conflicts, throttling,
 # internal errors, unprocessed batches, short Query pages and lost answers,
 # FAULTS of the attempts, at most 2 per call (so retries can always win).
 FAULTS ?= rate=0.05,seed=1
@@ -80,7 +80,7 @@ BENCHTIME ?= 1s
 bench: ## every Go benchmark, with DynamoDB requests per call
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
-# `make soak` runs the soak test (shared/soak through cmd/local's TestSoak)
+# `make soak` runs the soak test (shared/dev/soak through cmd/local's TestSoak)
 # for SOAK_DURATION (0: until SOAK_REQUESTS API requests), against the
 # embedded store or, with DYNAMODB_ENDPOINT (and TABLE_NAME) set, that one;
 # PUFINID_DYNAMODB_FAULTS turns DynamoDB fault injection on. SOAK_SEED=0

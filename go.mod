@@ -47,7 +47,7 @@ require (
 // builds every shape of its model at process start, about 0.55 ms each on
 // the 2-core reference machine, which put the users function's cold start
 // over its budget of 2x a hello-world Lambda. TestFunctionsLinkNoSDKSchemas
-// (shared/lambdarun) fails on an upgrade past them; before moving on,
+// (shared/dev/lambdarun) fails on an upgrade past them; before moving on,
 // run make bench-lambda and see README "Performance".
 require (
 	github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue v1.21.4

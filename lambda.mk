@@ -13,7 +13,7 @@
 
 # The functions of template.yaml, by logical id. A function's code is
 # ./functions/<dir>, <dir> being the logical id without "Function", in lower
-# case (PufDesignsFunction: ./functions/pufdesigns); shared/lambdarun.Dir is
+# case (PufDesignsFunction: ./functions/pufdesigns); shared/dev/lambdarun.Dir is
 # the same rule in Go, and its tests check this list and the rule against
 # template.yaml (`make lambda-functions` prints them).
 GO ?= go

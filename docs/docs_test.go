@@ -42,8 +42,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/pufinid/pufinid-api/functions/appsprofile/appsprofileapi"
-	"github.com/pufinid/pufinid-api/shared/embeddeddb"
-	"github.com/pufinid/pufinid-api/shared/fixtures"
+	"github.com/pufinid/pufinid-api/shared/dev/embeddeddb"
+	"github.com/pufinid/pufinid-api/shared/dev/fixtures"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
 	"github.com/pufinid/pufinid-api/shared/store"
 )

@@ -33,8 +33,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/pufinid/pufinid-api/shared/lambdarun"
-	"github.com/pufinid/pufinid-api/shared/replay"
+	"github.com/pufinid/pufinid-api/shared/dev/lambdarun"
+	"github.com/pufinid/pufinid-api/shared/dev/replay"
 )
 
 // benchEvents is each function's event: a read of the table, the kind of

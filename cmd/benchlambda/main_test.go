@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pufinid/pufinid-api/shared/samtemplate"
+	"github.com/pufinid/pufinid-api/shared/dev/samtemplate"
 )
 
 func ms10(n int) []time.Duration {

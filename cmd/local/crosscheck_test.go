@@ -14,11 +14,11 @@ import (
 	"testing"
 
 	"github.com/pufinid/pufinid-api/functions/users/usersapi"
-	"github.com/pufinid/pufinid-api/shared/apitest"
 	"github.com/pufinid/pufinid-api/shared/config"
-	"github.com/pufinid/pufinid-api/shared/gateway"
+	"github.com/pufinid/pufinid-api/shared/dev/apitest"
+	"github.com/pufinid/pufinid-api/shared/dev/gateway"
+	"github.com/pufinid/pufinid-api/shared/dev/samtemplate"
 	"github.com/pufinid/pufinid-api/shared/mailer"
-	"github.com/pufinid/pufinid-api/shared/samtemplate"
 	"github.com/pufinid/pufinid-api/shared/web"
 )
 

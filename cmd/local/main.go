@@ -29,12 +29,12 @@ import (
 
 	"github.com/pufinid/pufinid-api/functions/users/usersapi"
 	"github.com/pufinid/pufinid-api/shared/config"
-	"github.com/pufinid/pufinid-api/shared/ddbfault"
-	"github.com/pufinid/pufinid-api/shared/embeddeddb"
-	"github.com/pufinid/pufinid-api/shared/fixtures"
+	"github.com/pufinid/pufinid-api/shared/dev/ddbfault"
+	"github.com/pufinid/pufinid-api/shared/dev/embeddeddb"
+	"github.com/pufinid/pufinid-api/shared/dev/fixtures"
+	"github.com/pufinid/pufinid-api/shared/dev/samtemplate"
 	"github.com/pufinid/pufinid-api/shared/mailer"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
-	"github.com/pufinid/pufinid-api/shared/samtemplate"
 	"github.com/pufinid/pufinid-api/shared/store"
 	"github.com/pufinid/pufinid-api/shared/token"
 )
@@ -61,7 +61,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	port := fs.Int("port", 3000, "port to listen on, on 127.0.0.1 (0: any free port)")
-	fixturePath := fs.String("fixtures", "", "reference data fixture file (default: the demo fixture, shared/fixtures/demo.json)")
+	fixturePath := fs.String("fixtures", "", "reference data fixture file (default: the demo fixture, shared/dev/fixtures/demo.json)")
 	templatePath := fs.String("template", "", "SAM template whose routes to serve (default: template.yaml at the module root)")
 	dbPort := fs.Int("dynamodb-port", 0, "port of the embedded DynamoDB, on 127.0.0.1, for the AWS CLI and other tools (0: any free port)")
 	if err := fs.Parse(args[1:]); errors.Is(err, flag.ErrHelp) {
@@ -215,7 +215,7 @@ func inspectCommand(endpoint, table string) string {
 // with none set, in an embedded store that lives as long as the process,
 // whose expired items go every minute as DynamoDB's TTL would delete them.
 // PUFINID_DYNAMODB_FAULTS injects DynamoDB's transient answers into every
-// call (shared/ddbfault); the stop function logs what was injected.
+// call (shared/dev/ddbfault); the stop function logs what was injected.
 func openStore(ctx context.Context, getenv func(string) string, log *slog.Logger, now func() time.Time, dbPort int) (*store.Store, func(), error) {
 	table := getenv(config.EnvTable)
 	if table == "" {

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/pufinid/pufinid-api/docs"
-	"github.com/pufinid/pufinid-api/shared/apitest"
+	"github.com/pufinid/pufinid-api/shared/dev/apitest"
 )
 
 // syncBuffer collects the server's log while it runs.

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pufinid/pufinid-api/shared/apitest"
+	"github.com/pufinid/pufinid-api/shared/dev/apitest"
 )
 
 // post sends body, as it is, to path through the local API Gateway.

@@ -15,8 +15,8 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/pufinid/pufinid-api/docs"
-	"github.com/pufinid/pufinid-api/shared/gateway"
-	"github.com/pufinid/pufinid-api/shared/samtemplate"
+	"github.com/pufinid/pufinid-api/shared/dev/gateway"
+	"github.com/pufinid/pufinid-api/shared/dev/samtemplate"
 )
 
 // maxPayload is API Gateway HTTP API's request payload limit.

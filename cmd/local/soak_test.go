@@ -15,10 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pufinid/pufinid-api/shared/apitest"
-	"github.com/pufinid/pufinid-api/shared/ddbfault"
-	"github.com/pufinid/pufinid-api/shared/fixtures"
-	"github.com/pufinid/pufinid-api/shared/soak"
+	"github.com/pufinid/pufinid-api/shared/dev/apitest"
+	"github.com/pufinid/pufinid-api/shared/dev/ddbfault"
+	"github.com/pufinid/pufinid-api/shared/dev/fixtures"
+	"github.com/pufinid/pufinid-api/shared/dev/soak"
 )
 
 // The soak test's settings. The defaults are the brief run of `make test`;
@@ -74,7 +74,7 @@ func (c *steppedClock) Advance(d time.Duration) {
 	}
 }
 
-// TestSoak runs the soak (package shared/soak) against the whole local
+// TestSoak runs the soak (package shared/dev/soak) against the whole local
 // server, started as `make run` starts it, with the environment passed
 // through: the embedded store, or DYNAMODB_ENDPOINT's, with or without
 // PUFINID_DYNAMODB_FAULTS.

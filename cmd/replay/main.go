@@ -1,7 +1,7 @@
 // Command replay replays the API Gateway events of events/ against every
 // function, in process and as its compiled bootstrap under AWS's Lambda
 // Runtime Interface Emulator, and compares each answer with the
-// expectation beside the event; see package shared/replay.
+// expectation beside the event; see package shared/dev/replay.
 //
 //	go run ./cmd/replay [-update] [-run regexp] [-target in-process|emulator] [-v]
 //
@@ -21,8 +21,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/pufinid/pufinid-api/shared/lambdarun"
-	"github.com/pufinid/pufinid-api/shared/replay"
+	"github.com/pufinid/pufinid-api/shared/dev/lambdarun"
+	"github.com/pufinid/pufinid-api/shared/dev/replay"
 )
 
 func main() {

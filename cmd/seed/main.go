@@ -7,7 +7,7 @@
 //	go run ./cmd/seed -migrate-email-claims
 //
 // Without -fixtures it loads the demo fixture shipped in
-// shared/fixtures/demo.json. The whole file is validated before anything is
+// shared/dev/fixtures/demo.json. The whole file is validated before anything is
 // written; loading the same file again changes nothing.
 //
 // With -migrate-email-claims it loads nothing and instead moves the email
@@ -30,7 +30,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/pufinid/pufinid-api/shared/config"
-	"github.com/pufinid/pufinid-api/shared/fixtures"
+	"github.com/pufinid/pufinid-api/shared/dev/fixtures"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
 	"github.com/pufinid/pufinid-api/shared/store"
 )

@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/pufinid/pufinid-api/shared/apierror"
-	"github.com/pufinid/pufinid-api/shared/apitest"
-	"github.com/pufinid/pufinid-api/shared/fixtures"
+	"github.com/pufinid/pufinid-api/shared/dev/apitest"
+	"github.com/pufinid/pufinid-api/shared/dev/fixtures"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
 	"github.com/pufinid/pufinid-api/shared/store"
 )

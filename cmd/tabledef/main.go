@@ -4,7 +4,7 @@
 // `dynamodb update-time-to-live`. LocalStack's init hook creates the table
 // from these files, and this command's test fails when the checked-in files
 // differ from the Go definition, so Go, template.yaml (checked by
-// shared/samtemplate) and LocalStack cannot drift.
+// shared/dev/samtemplate) and LocalStack cannot drift.
 //
 //	go run ./cmd/tabledef [-dir localstack/init] [-table pufinid]
 package main

@@ -13,7 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/pufinid/pufinid-api/shared/embeddeddb"
+	"github.com/pufinid/pufinid-api/shared/dev/embeddeddb"
 	"github.com/pufinid/pufinid-api/shared/store"
 )
 

@@ -4,7 +4,7 @@ import (
 	"github.com/pufinid/pufinid-api/functions/faq/faqapi"
 	"testing"
 
-	"github.com/pufinid/pufinid-api/shared/lambdaenv"
+	"github.com/pufinid/pufinid-api/shared/dev/lambdaenv"
 )
 
 func TestMainReadsExactlyTheTemplateEnvironment(t *testing.T) {

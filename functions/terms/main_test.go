@@ -4,7 +4,7 @@ import (
 	"github.com/pufinid/pufinid-api/functions/terms/termsapi"
 	"testing"
 
-	"github.com/pufinid/pufinid-api/shared/lambdaenv"
+	"github.com/pufinid/pufinid-api/shared/dev/lambdaenv"
 )
 
 func TestMainReadsExactlyTheTemplateEnvironment(t *testing.T) {

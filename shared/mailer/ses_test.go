@@ -22,7 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/pufinid/pufinid-api/shared/apierror"
-	"github.com/pufinid/pufinid-api/shared/sesemulator"
+	"github.com/pufinid/pufinid-api/shared/dev/sesemulator"
 	"github.com/pufinid/pufinid-api/shared/web"
 )
 

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/pufinid/pufinid-api/shared/apierror"
-	"github.com/pufinid/pufinid-api/shared/apitest"
-	"github.com/pufinid/pufinid-api/shared/ddbfault"
+	"github.com/pufinid/pufinid-api/shared/dev/apitest"
+	"github.com/pufinid/pufinid-api/shared/dev/ddbfault"
 	"github.com/pufinid/pufinid-api/shared/store"
 )
 

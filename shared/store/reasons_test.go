@@ -8,8 +8,8 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/pufinid/pufinid-api/shared/apierror"
-	"github.com/pufinid/pufinid-api/shared/apitest"
-	"github.com/pufinid/pufinid-api/shared/ddbfault"
+	"github.com/pufinid/pufinid-api/shared/dev/apitest"
+	"github.com/pufinid/pufinid-api/shared/dev/ddbfault"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
 	"github.com/pufinid/pufinid-api/shared/store"
 )

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pufinid/pufinid-api/shared/apitest"
-	"github.com/pufinid/pufinid-api/shared/fixtures"
+	"github.com/pufinid/pufinid-api/shared/dev/apitest"
+	"github.com/pufinid/pufinid-api/shared/dev/fixtures"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
 	"github.com/pufinid/pufinid-api/shared/store"
 )

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/pufinid/pufinid-api/functions/appsprofile/appsprofileapi"
-	"github.com/pufinid/pufinid-api/shared/apitest"
+	"github.com/pufinid/pufinid-api/shared/dev/apitest"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
 )
 

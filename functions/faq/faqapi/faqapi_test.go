@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/pufinid/pufinid-api/functions/faq/faqapi"
-	"github.com/pufinid/pufinid-api/shared/apitest"
+	"github.com/pufinid/pufinid-api/shared/dev/apitest"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
 )
 

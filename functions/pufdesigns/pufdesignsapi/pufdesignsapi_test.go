@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/pufinid/pufinid-api/functions/pufdesigns/pufdesignsapi"
-	"github.com/pufinid/pufinid-api/shared/apitest"
+	"github.com/pufinid/pufinid-api/shared/dev/apitest"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
 	"github.com/pufinid/pufinid-api/shared/token"
 )

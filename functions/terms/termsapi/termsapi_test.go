@@ -12,7 +12,7 @@ import (
 
 	"github.com/pufinid/pufinid-api/functions/terms/termsapi"
 	"github.com/pufinid/pufinid-api/shared/apierror"
-	"github.com/pufinid/pufinid-api/shared/apitest"
+	"github.com/pufinid/pufinid-api/shared/dev/apitest"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
 	"github.com/pufinid/pufinid-api/shared/token"
 )

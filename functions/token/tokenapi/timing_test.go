@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pufinid/pufinid-api/shared/apitest"
+	"github.com/pufinid/pufinid-api/shared/dev/apitest"
 )
 
-// Timing tests (see shared/apitest's timing.go for how they measure).
+// Timing tests (see shared/dev/apitest's timing.go for how they measure).
 const (
 	timingWarmup   = 4    // pairs measured and thrown away
 	timingPairs    = 50   // pairs per measurement: 50 samples of each kind (each costs an argon2id hash)

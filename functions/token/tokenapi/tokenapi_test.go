@@ -18,7 +18,7 @@ import (
 	"golang.org/x/crypto/argon2"
 
 	"github.com/pufinid/pufinid-api/functions/token/tokenapi"
-	"github.com/pufinid/pufinid-api/shared/apitest"
+	"github.com/pufinid/pufinid-api/shared/dev/apitest"
 	"github.com/pufinid/pufinid-api/shared/password"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
 	"github.com/pufinid/pufinid-api/shared/store"

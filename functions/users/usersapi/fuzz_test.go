@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/pufinid/pufinid-api/functions/users/usersapi"
-	"github.com/pufinid/pufinid-api/shared/apitest"
+	"github.com/pufinid/pufinid-api/shared/dev/apitest"
 )
 
 // fuzzBody sends arbitrary bodies to one route of a world holding one user

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pufinid/pufinid-api/shared/apitest"
+	"github.com/pufinid/pufinid-api/shared/dev/apitest"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
 	"github.com/pufinid/pufinid-api/shared/store"
 )
@@ -27,7 +27,7 @@ var (
 // one item behind (the email routes for new addresses, as any client can
 // send), and with 10,000 reference items more. It prints the table of the
 // README's "What the embedded store does not emulate"; the bound it must
-// keep is checked in make test by shared/embeddeddb's
+// keep is checked in make test by shared/dev/embeddeddb's
 // TestCostDoesNotGrowWithTheTable, since timing a 50,000-request fill does
 // not fit the suite.
 func TestGrowth(t *testing.T) {

@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/pufinid/pufinid-api/functions/users/usersapi"
-	"github.com/pufinid/pufinid-api/shared/apitest"
-	"github.com/pufinid/pufinid-api/shared/ddbfault"
+	"github.com/pufinid/pufinid-api/shared/dev/apitest"
+	"github.com/pufinid/pufinid-api/shared/dev/ddbfault"
 	"github.com/pufinid/pufinid-api/shared/mailer"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
 	"github.com/pufinid/pufinid-api/shared/store"

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/pufinid/pufinid-api/shared/apitest"
+	"github.com/pufinid/pufinid-api/shared/dev/apitest"
 	"github.com/pufinid/pufinid-api/shared/store"
 )
 

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pufinid/pufinid-api/shared/apitest"
+	"github.com/pufinid/pufinid-api/shared/dev/apitest"
 	"github.com/pufinid/pufinid-api/shared/password"
 )
 

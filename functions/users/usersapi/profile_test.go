@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/pufinid/pufinid-api/functions/users/usersapi"
-	"github.com/pufinid/pufinid-api/shared/apitest"
+	"github.com/pufinid/pufinid-api/shared/dev/apitest"
 	"github.com/pufinid/pufinid-api/shared/token"
 )
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pufinid/pufinid-api/shared/apitest"
+	"github.com/pufinid/pufinid-api/shared/dev/apitest"
 )
 
 func TestOutageIs503AndChangesNothing(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/pufinid/pufinid-api/shared/apitest"
+	"github.com/pufinid/pufinid-api/shared/dev/apitest"
 )
 
 func TestSignupAnswersTheUserBody(t *testing.T) {

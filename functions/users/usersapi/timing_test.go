@@ -8,12 +8,12 @@ import (
 	"time"
 
 	"github.com/pufinid/pufinid-api/functions/users/usersapi"
-	"github.com/pufinid/pufinid-api/shared/apitest"
+	"github.com/pufinid/pufinid-api/shared/dev/apitest"
 	"github.com/pufinid/pufinid-api/shared/mailer"
 	"github.com/pufinid/pufinid-api/shared/store"
 )
 
-// Timing tests (see shared/apitest's timing.go for how they measure).
+// Timing tests (see shared/dev/apitest's timing.go for how they measure).
 const (
 	timingWarmup   = 10   // pairs measured and thrown away
 	timingPairs    = 120  // pairs per measurement: 120 samples of each kind

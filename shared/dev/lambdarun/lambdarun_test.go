@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pufinid/pufinid-api/shared/samtemplate"
+	"github.com/pufinid/pufinid-api/shared/dev/samtemplate"
 )
 
 func mustRoot(t *testing.T) string {
@@ -69,8 +69,9 @@ func TestMakefileBuildsEveryTemplateFunctionFromItsDirectory(t *testing.T) {
 }
 
 // The modules each function may link, beyond the standard library, the
-// Lambda runtime and the project's shared packages: the SES SDK only in
-// the users function; tools of the tests and the local server in none.
+// Lambda runtime and the project's runtime packages: the SES SDK only in
+// the users function; the modules of the tests and the local server in
+// none.
 func TestFunctionsLinkOnlyWhatTheirGroupNeeds(t *testing.T) {
 	root := mustRoot(t)
 	fns, err := Functions(context.Background(), root)
@@ -92,11 +93,8 @@ func TestFunctionsLinkOnlyWhatTheirGroupNeeds(t *testing.T) {
 		"github.com/aws/aws-sdk-go-v2/service/sso",
 		"github.com/aws/aws-sdk-go-v2/service/ssooidc",
 		"github.com/aws/aws-sdk-go-v2/feature/ec2/imds",
-		"github.com/pufinid/pufinid-api/shared/embeddeddb",
-		"github.com/pufinid/pufinid-api/shared/apitest",
-		"github.com/pufinid/pufinid-api/shared/samtemplate",
-		"github.com/pufinid/pufinid-api/shared/fixtures",
-		"github.com/pufinid/pufinid-api/docs",
+		// This module's own packages follow one rule, checked in
+		// shared/dev: runtime code only, never the tooling.
 	}
 	for id, dir := range fns {
 		t.Run(id, func(t *testing.T) {

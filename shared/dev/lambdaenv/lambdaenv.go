@@ -16,9 +16,9 @@ import (
 	"testing"
 
 	"github.com/pufinid/pufinid-api/shared/config"
-	"github.com/pufinid/pufinid-api/shared/lambdarun"
+	"github.com/pufinid/pufinid-api/shared/dev/lambdarun"
+	"github.com/pufinid/pufinid-api/shared/dev/samtemplate"
 	"github.com/pufinid/pufinid-api/shared/mailer"
-	"github.com/pufinid/pufinid-api/shared/samtemplate"
 )
 
 // Setup is a handler package's Setup: all the environment reading and wiring, no
@@ -92,7 +92,7 @@ func Check(t *testing.T, logicalID string, setup Setup) {
 	for _, name := range f.EnvNames() {
 		v, ok := sampleValues[name]
 		if !ok {
-			t.Fatalf("template.yaml sets %s for %s; give it a sample value in shared/lambdaenv", name, logicalID)
+			t.Fatalf("template.yaml sets %s for %s; give it a sample value in shared/dev/lambdaenv", name, logicalID)
 		}
 		rec.Values[name] = v
 	}

@@ -3,7 +3,7 @@ package apitest
 import (
 	"fmt"
 
-	"github.com/pufinid/pufinid-api/shared/ddbfault"
+	"github.com/pufinid/pufinid-api/shared/dev/ddbfault"
 	"math/rand/v2"
 	"net/http"
 	"slices"

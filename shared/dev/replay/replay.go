@@ -2,7 +2,7 @@
 // events/ against the function each belongs to, two ways: in process,
 // through the same aws-lambda-go-api-proxy adapter the function's main
 // uses, and as the function's compiled bootstrap running under AWS's
-// Lambda Runtime Interface Emulator (see shared/lambdarun). DynamoDB is the
+// Lambda Runtime Interface Emulator (see shared/dev/lambdarun). DynamoDB is the
 // embedded store, with a fresh table holding the demo fixture for every
 // event; the users function's bootstrap sends its emails to the SES v2
 // emulator (aws-ses-v2-local). Each answer is compared with the
@@ -47,13 +47,13 @@ import (
 
 	"github.com/pufinid/pufinid-api/functions/users/usersapi"
 	"github.com/pufinid/pufinid-api/shared/config"
-	"github.com/pufinid/pufinid-api/shared/embeddeddb"
-	"github.com/pufinid/pufinid-api/shared/fixtures"
-	"github.com/pufinid/pufinid-api/shared/lambdarun"
+	"github.com/pufinid/pufinid-api/shared/dev/embeddeddb"
+	"github.com/pufinid/pufinid-api/shared/dev/fixtures"
+	"github.com/pufinid/pufinid-api/shared/dev/lambdarun"
+	"github.com/pufinid/pufinid-api/shared/dev/samtemplate"
+	"github.com/pufinid/pufinid-api/shared/dev/sesemulator"
 	"github.com/pufinid/pufinid-api/shared/mailer"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
-	"github.com/pufinid/pufinid-api/shared/samtemplate"
-	"github.com/pufinid/pufinid-api/shared/sesemulator"
 	"github.com/pufinid/pufinid-api/shared/store"
 )
 

@@ -16,9 +16,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/pufinid/pufinid-api/shared/gateway"
-	"github.com/pufinid/pufinid-api/shared/lambdarun"
-	"github.com/pufinid/pufinid-api/shared/samtemplate"
+	"github.com/pufinid/pufinid-api/shared/dev/gateway"
+	"github.com/pufinid/pufinid-api/shared/dev/lambdarun"
+	"github.com/pufinid/pufinid-api/shared/dev/samtemplate"
 )
 
 var update = flag.Bool("update", false, "rewrite events/**/*.expected.json from the in-process answers")

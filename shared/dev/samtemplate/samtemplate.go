@@ -26,7 +26,7 @@ import (
 	"github.com/awslabs/goformation/v7/cloudformation/serverless"
 	"github.com/awslabs/goformation/v7/intrinsics"
 
-	"github.com/pufinid/pufinid-api/shared/gateway"
+	"github.com/pufinid/pufinid-api/shared/dev/gateway"
 )
 
 // FileName is the template's name at the module root.

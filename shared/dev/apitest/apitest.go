@@ -26,9 +26,9 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
-	"github.com/pufinid/pufinid-api/shared/ddbfault"
-	"github.com/pufinid/pufinid-api/shared/embeddeddb"
-	"github.com/pufinid/pufinid-api/shared/gateway"
+	"github.com/pufinid/pufinid-api/shared/dev/ddbfault"
+	"github.com/pufinid/pufinid-api/shared/dev/embeddeddb"
+	"github.com/pufinid/pufinid-api/shared/dev/gateway"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
 	"github.com/pufinid/pufinid-api/shared/store"
 	"github.com/pufinid/pufinid-api/shared/token"

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/pufinid/pufinid-api/shared/samtemplate"
+	"github.com/pufinid/pufinid-api/shared/dev/samtemplate"
 )
 
 // samPolicyActions are the actions of the SAM policy templates the

@@ -9,8 +9,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/pufinid/pufinid-api/shared/gateway"
-	"github.com/pufinid/pufinid-api/shared/samtemplate"
+	"github.com/pufinid/pufinid-api/shared/dev/gateway"
+	"github.com/pufinid/pufinid-api/shared/dev/samtemplate"
 	"github.com/pufinid/pufinid-api/shared/store"
 )
 
