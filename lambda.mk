@@ -18,7 +18,10 @@
 # template.yaml (`make lambda-functions` prints them).
 GO ?= go
 
-LAMBDA_FUNCTIONS := AppsProfileFunction FaqFunction PufDesignsFunction TermsFunction TokenFunction UsersFunction
+# The functions are template.yaml's resources named <Name>Function (at two
+# spaces of indent, as the template declares its resources): the template
+# is the one list, so a new function needs no edit here.
+LAMBDA_FUNCTIONS := $(sort $(shell sed -n 's/^  \([A-Za-z0-9][A-Za-z0-9]*Function\):[[:space:]]*$$/\1/p' template.yaml))
 lambda_dir = ./functions/$(shell printf '%s' '$(1)' | tr '[:upper:]' '[:lower:]')
 
 # What Lambda runs: a static linux/arm64 binary named bootstrap for the

@@ -2,8 +2,8 @@
 // runs it, against a hello-world aws-lambda-go function (./hello) built
 // with the same flags: each bootstrap runs under AWS's Lambda Runtime
 // Interface Emulator with DynamoDB pointed at the embedded store, and
-// answers a representative event of its group (a DynamoDB read; the
-// events of events/ prepared as the replay prepares them).
+// answers its group's sample event (lambdafn.Group.Sample: a DynamoDB
+// read, prepared as the replay prepares its events).
 //
 // For each it reports the size of the deployed binary (linux/arm64), the
 // cold start (median of -cold starts: from the first invocation, which
@@ -33,20 +33,11 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/pufinid/pufinid-api/functions"
 	"github.com/pufinid/pufinid-api/shared/dev/lambdarun"
+	"github.com/pufinid/pufinid-api/shared/dev/module"
 	"github.com/pufinid/pufinid-api/shared/dev/replay"
 )
-
-// benchEvents is each function's event: a read of the table, the kind of
-// request a cold start usually meets.
-var benchEvents = map[string]string{
-	"AppsProfileFunction": "events/appsprofile/get.json",
-	"FaqFunction":         "events/faq/list.json",
-	"PufDesignsFunction":  "events/pufdesigns/list.json",
-	"TermsFunction":       "events/terms/list-not-accepted.json",
-	"TokenFunction":       "events/token/verify-refresh.json",
-	"UsersFunction":       "events/users/get-me.json",
-}
 
 // The budget.
 const (
@@ -95,12 +86,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		// median worth reading takes 10 or more (make bench-lambda: 15).
 		fmt.Fprintf(stdout, "-cold %d: fewer than 10 starts, a rough median; for figures use 10 or more\n", *colds)
 	}
-	root, err := lambdarun.ModuleRoot(".")
+	root, err := module.Root(".")
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, "building the bootstraps and starting the embedded DynamoDB...")
-	r, err := replay.NewReplayer(ctx, replay.Options{Root: root, RIE: *rie, Targets: []string{replay.Emulator}})
+	r, err := replay.NewReplayer(ctx, replay.Options{Root: root, Groups: functions.Groups, RIE: *rie, Targets: []string{replay.Emulator}})
 	if err != nil {
 		return err
 	}
@@ -156,11 +147,12 @@ func prepare(ctx context.Context, root string, r *replay.Replayer) ([]*subject, 
 	if err != nil {
 		return nil, cleanup, err
 	}
-	faq, err := os.ReadFile(filepath.Join(root, benchEvents["FaqFunction"]))
+	// The yardstick answers any event; it gets the first group's sample.
+	sample, err := os.ReadFile(filepath.Join(root, functions.Groups[0].Sample))
 	if err != nil {
 		return nil, cleanup, err
 	}
-	h := &subject{name: hello, bootstrap: helloBin, event: faq, env: map[string]string{"AWS_LAMBDA_FUNCTION_NAME": hello}}
+	h := &subject{name: hello, bootstrap: helloBin, event: sample, env: map[string]string{"AWS_LAMBDA_FUNCTION_NAME": hello}}
 	if h.size, err = fileSize(helloArm); err != nil {
 		return nil, cleanup, err
 	}
@@ -170,10 +162,11 @@ func prepare(ctx context.Context, root string, r *replay.Replayer) ([]*subject, 
 		return nil, cleanup, err
 	}
 	for _, f := range r.Template().Functions {
-		path, ok := benchEvents[f.LogicalID]
-		if !ok {
-			return nil, cleanup, fmt.Errorf("%s has no benchmark event: add one to benchEvents", f.LogicalID)
+		g, ok := functions.Group(f.LogicalID)
+		if !ok || g.Sample == "" {
+			return nil, cleanup, fmt.Errorf("%s has no sample event in package functions' list of groups", f.LogicalID)
 		}
+		path := g.Sample
 		i := slices.IndexFunc(evs, func(e replay.Event) bool { return e.Path == path })
 		if i < 0 {
 			return nil, cleanup, fmt.Errorf("%s: no event %s", f.LogicalID, path)

@@ -1,11 +1,12 @@
 package main
 
 // These tests make the project's descriptions of its API agree: the
-// functions and routes of template.yaml, the Go routers of the handler
-// packages wired here, and docs/openapi.yaml. Each fails when one of them
+// functions and routes of template.yaml, the Go routers of the endpoint
+// groups (package functions' list), and docs/openapi.yaml. Each fails when one of them
 // changes without the others.
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -13,19 +14,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pufinid/pufinid-api/functions/users/usersapi"
-	"github.com/pufinid/pufinid-api/shared/config"
+	"github.com/pufinid/pufinid-api/functions"
 	"github.com/pufinid/pufinid-api/shared/dev/apitest"
 	"github.com/pufinid/pufinid-api/shared/dev/gateway"
 	"github.com/pufinid/pufinid-api/shared/dev/samtemplate"
-	"github.com/pufinid/pufinid-api/shared/mailer"
+	"github.com/pufinid/pufinid-api/shared/lambdafn"
 	"github.com/pufinid/pufinid-api/shared/web"
 )
-
-// pending names the template's functions whose handler packages are still
-// being written, and the package each waits for. Their checks are skipped,
-// naming them; remove an entry once its package is wired into groups.
-var pending = map[string]string{}
 
 func mustTemplate(tb testing.TB) *samtemplate.Template {
 	tb.Helper()
@@ -36,35 +31,18 @@ func mustTemplate(tb testing.TB) *samtemplate.Template {
 	return tmpl
 }
 
-// forEachFunction runs check on every function of the template that is
-// wired, skipping (by name) those still pending.
-func forEachFunction(t *testing.T, tmpl *samtemplate.Template, check func(t *testing.T, f samtemplate.Function, g group)) {
+// forEachFunction runs check on every function of the template with its
+// endpoint group (package functions' list).
+func forEachFunction(t *testing.T, tmpl *samtemplate.Template, check func(t *testing.T, f samtemplate.Function, g lambdafn.Group)) {
 	t.Helper()
 	for _, f := range tmpl.Functions {
 		t.Run(f.LogicalID, func(t *testing.T) {
-			g, wired := groups[f.LogicalID]
-			if !wired {
-				if pkg, ok := pending[f.LogicalID]; ok {
-					t.Skipf("%s is not wired into cmd/local yet: waiting for %s", f.LogicalID, pkg)
-				}
-				t.Fatalf("%s is in template.yaml but not wired into cmd/local (groups in groups.go)", f.LogicalID)
+			g, ok := functions.Group(f.LogicalID)
+			if !ok {
+				t.Fatalf("%s is in template.yaml but has no endpoint group in package functions", f.LogicalID)
 			}
 			check(t, f, g)
 		})
-	}
-}
-
-func TestEveryTemplateFunctionIsWiredLocally(t *testing.T) {
-	tmpl := mustTemplate(t)
-	forEachFunction(t, tmpl, func(t *testing.T, f samtemplate.Function, _ group) {
-		if pkg, ok := pending[f.LogicalID]; ok {
-			t.Errorf("%s is wired: remove it (%s) from pending", f.LogicalID, pkg)
-		}
-	})
-	for id := range groups {
-		if _, ok := tmpl.Function(id); !ok {
-			t.Errorf("cmd/local wires %s, which template.yaml does not declare", id)
-		}
 	}
 }
 
@@ -73,8 +51,8 @@ func TestEveryTemplateFunctionIsWiredLocally(t *testing.T) {
 func isCatchAll(r gateway.Route) bool { return r.Method == "ANY" }
 
 func TestGoRoutersRegisterExactlyTheTemplateRoutes(t *testing.T) {
-	forEachFunction(t, mustTemplate(t), func(t *testing.T, f samtemplate.Function, g group) {
-		goRoutes := g.routes()
+	forEachFunction(t, mustTemplate(t), func(t *testing.T, f samtemplate.Function, g lambdafn.Group) {
+		goRoutes := g.Routes()
 		var fromTemplate []web.Route
 		for _, r := range f.Routes {
 			if isCatchAll(r) {
@@ -98,31 +76,6 @@ func TestGoRoutersRegisterExactlyTheTemplateRoutes(t *testing.T) {
 	})
 }
 
-func TestTemplateEnvironmentIsWhatTheFunctionsRead(t *testing.T) {
-	// The variables the Lambda mains read, by the Go constants they read
-	// them by: renaming one in Go without the template fails here.
-	shared := []string{config.EnvTable, config.EnvDynamoDBEndpoint}
-	withKey := append(slices.Clone(shared), config.EnvSigningKey)
-	want := map[string][]string{
-		"FaqFunction":         shared,
-		"AppsProfileFunction": shared,
-		"PufDesignsFunction":  withKey,
-		"TermsFunction":       withKey,
-		"TokenFunction":       withKey,
-		"UsersFunction": append(slices.Clone(withKey), mailer.EnvFromAddress, mailer.EnvConfigurationSet,
-			mailer.EnvEndpoint, usersapi.EnvConfirmEmailURL, usersapi.EnvResetPasswordURL),
-	}
-	forEachFunction(t, mustTemplate(t), func(t *testing.T, f samtemplate.Function, _ group) {
-		w, ok := want[f.LogicalID]
-		if !ok {
-			t.Fatalf("no expected environment for %s: add it here", f.LogicalID)
-		}
-		if got, w := f.EnvNames(), slices.Sorted(slices.Values(w)); !slices.Equal(got, w) {
-			t.Errorf("template.yaml gives %s %v; its main reads %v", f.LogicalID, got, w)
-		}
-	})
-}
-
 var pathParam = regexp.MustCompile(`\{[^}]+\}`)
 
 func TestTemplateRoutesAndOpenAPIPathsAgree(t *testing.T) {
@@ -136,7 +89,7 @@ func TestTemplateRoutesAndOpenAPIPathsAgree(t *testing.T) {
 	}
 	owner := gateway.NewTable(tmpl.Routes())
 
-	forEachFunction(t, tmpl, func(t *testing.T, f samtemplate.Function, _ group) {
+	forEachFunction(t, tmpl, func(t *testing.T, f samtemplate.Function, _ lambdafn.Group) {
 		for _, r := range f.Routes {
 			if !isCatchAll(r) && !documented[r.Method+" "+r.Path+"/"] {
 				t.Errorf("%s is routed in template.yaml but docs/openapi.yaml has no %s %s/", r.Key(), r.Method, r.Path)
@@ -168,7 +121,10 @@ func TestTemplateRoutesAndOpenAPIPathsAgree(t *testing.T) {
 func TestGatewaySendsWrongMethodsAndUnknownPathsToTheGroup(t *testing.T) {
 	env := apitest.New(t)
 	tmpl := mustTemplate(t)
-	gw, _ := newGateway(tmpl, deps{Store: env.Store, Tokens: env.Tokens, Mailer: mailer.NewOutbox(env.Log), Log: env.Log, Now: env.Clock.Now})
+	gw, _, err := newGateway(context.Background(), tmpl, testLocalEnv(env))
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	do := func(t *testing.T, method, path string, want int) {
 		t.Helper()
@@ -183,7 +139,7 @@ func TestGatewaySendsWrongMethodsAndUnknownPathsToTheGroup(t *testing.T) {
 			t.Errorf("%s %s: body %s has no detail", method, path, resp.Body)
 		}
 	}
-	forEachFunction(t, tmpl, func(t *testing.T, f samtemplate.Function, _ group) {
+	forEachFunction(t, tmpl, func(t *testing.T, f samtemplate.Function, _ lambdafn.Group) {
 		methods := map[string][]string{} // path -> methods routed
 		for _, r := range f.Routes {
 			methods[r.Path] = append(methods[r.Path], r.Method)

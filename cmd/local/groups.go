@@ -1,80 +1,64 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
-	"github.com/pufinid/pufinid-api/functions/appsprofile/appsprofileapi"
-	"github.com/pufinid/pufinid-api/functions/faq/faqapi"
-	"github.com/pufinid/pufinid-api/functions/pufdesigns/pufdesignsapi"
-	"github.com/pufinid/pufinid-api/functions/terms/termsapi"
-	"github.com/pufinid/pufinid-api/functions/token/tokenapi"
-	"github.com/pufinid/pufinid-api/functions/users/usersapi"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/pufinid/pufinid-api/shared/config"
+	"github.com/pufinid/pufinid-api/shared/dev/samtemplate"
 	"github.com/pufinid/pufinid-api/shared/mailer"
-	"github.com/pufinid/pufinid-api/shared/store"
-	"github.com/pufinid/pufinid-api/shared/token"
-	"github.com/pufinid/pufinid-api/shared/web"
+	"github.com/pufinid/pufinid-api/shared/mailer/sesmail"
 )
 
-// deps is everything a group may need; each group takes its share, the
-// way its Lambda's main wires it from the environment.
-type deps struct {
-	Store  *store.Store
-	Tokens *token.Issuer
-	Mailer mailer.Mailer
-	Links  usersapi.Links
-	Log    *slog.Logger
-	Now    func() time.Time
+// localEnv is what the local server gives every function's Setup: the
+// environment template.yaml gives the function in Lambda, with local
+// values (the table, the DynamoDB endpoint, the signing key, the email
+// links), over the server's own process environment; the server's clock
+// and injected DynamoDB faults; and the outbox in place of SES. So each
+// group runs the very wiring its Lambda runs, with only the mailer
+// swapped.
+type localEnv struct {
+	getenv     config.Getenv     // the server's process environment
+	values     map[string]string // set by the server, over getenv
+	log        *slog.Logger
+	now        func() time.Time
+	middleware []func(*middleware.Stack) error
+	mail       mailer.Mailer
 }
 
-// group is one endpoint group's handler package.
-type group struct {
-	// handler builds the group's handler as its Lambda's main does.
-	handler func(d deps) http.Handler
-	// routes lists what the group's Go router registers (for the tests
-	// that compare it with template.yaml).
-	routes func() []web.Route
+// forFunction is f's environment. A variable the template gives f that the
+// server has no value for (nor the process environment) is an error, so
+// a new variable cannot go unnoticed locally.
+func (e localEnv) forFunction(f samtemplate.Function) (config.Env, error) {
+	getenv := func(name string) string {
+		if v, ok := e.values[name]; ok {
+			return v
+		}
+		return e.getenv(name)
+	}
+	for _, name := range f.EnvNames() {
+		if _, ok := e.values[name]; !ok && e.getenv(name) == "" && !optionalLocally[name] {
+			return config.Env{}, fmt.Errorf("template.yaml gives %s the variable %s, which the local server has no value for: set it in the environment or give it one in cmd/local", f.LogicalID, name)
+		}
+	}
+	return config.Env{Getenv: getenv, Log: e.log.With("function", f.LogicalID), Now: e.now,
+		DynamoDBMiddleware: e.middleware, Mailer: e.mail}, nil
 }
 
-// groups maps each function of template.yaml, by logical id, to its
-// handler package. Wired: every function (AppsProfileFunction, FaqFunction,
-// PufDesignsFunction, TermsFunction, TokenFunction, UsersFunction). A
-// function missing here is logged as a warning at startup and its routes
-// answer 404; the tests fail unless it is listed as pending there.
-var groups = map[string]group{
-	"FaqFunction": {
-		handler: func(d deps) http.Handler { return faqapi.New(faqapi.Deps{Store: d.Store, Log: d.Log}) },
-		routes:  func() []web.Route { return faqapi.Routes(faqapi.Deps{}).Routes() },
-	},
-	"AppsProfileFunction": {
-		handler: func(d deps) http.Handler {
-			return appsprofileapi.New(appsprofileapi.Deps{Store: d.Store, Log: d.Log})
-		},
-		routes: func() []web.Route { return appsprofileapi.Routes(appsprofileapi.Deps{}).Routes() },
-	},
-	"PufDesignsFunction": {
-		handler: func(d deps) http.Handler {
-			return pufdesignsapi.New(pufdesignsapi.Deps{Store: d.Store, Tokens: d.Tokens, Log: d.Log})
-		},
-		routes: func() []web.Route { return pufdesignsapi.Routes(pufdesignsapi.Deps{}).Routes() },
-	},
-	"TermsFunction": {
-		handler: func(d deps) http.Handler {
-			return termsapi.New(termsapi.Deps{Store: d.Store, Tokens: d.Tokens, Now: d.Now, Log: d.Log})
-		},
-		routes: func() []web.Route { return termsapi.Routes(termsapi.Deps{}).Routes() },
-	},
-	"TokenFunction": {
-		handler: func(d deps) http.Handler {
-			return tokenapi.New(tokenapi.Deps{Store: d.Store, Tokens: d.Tokens, Log: d.Log})
-		},
-		routes: func() []web.Route { return tokenapi.Routes(tokenapi.Deps{}).Routes() },
-	},
-	"UsersFunction": {
-		handler: func(d deps) http.Handler {
-			return usersapi.New(usersapi.Deps{Store: d.Store, Tokens: d.Tokens, Mailer: d.Mailer, Links: d.Links, Now: d.Now, Log: d.Log})
-		},
-		routes: func() []web.Route { return usersapi.Routes(usersapi.Deps{}).Routes() },
-	},
+// optionalLocally are variables of the template the local server may
+// leave unset: the SES settings, since the outbox takes the users
+// function's email.
+var optionalLocally = map[string]bool{
+	sesmail.EnvFromAddress: true, sesmail.EnvConfigurationSet: true, sesmail.EnvEndpoint: true,
+}
+
+// clock is the server's clock: now, or time.Now.
+func (e localEnv) clock() func() time.Time {
+	if e.now != nil {
+		return e.now
+	}
+	return time.Now
 }

@@ -27,16 +27,13 @@ import (
 
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/pufinid/pufinid-api/functions/users/usersapi"
 	"github.com/pufinid/pufinid-api/shared/config"
 	"github.com/pufinid/pufinid-api/shared/dev/ddbfault"
 	"github.com/pufinid/pufinid-api/shared/dev/embeddeddb"
 	"github.com/pufinid/pufinid-api/shared/dev/fixtures"
+	"github.com/pufinid/pufinid-api/shared/dev/outbox"
 	"github.com/pufinid/pufinid-api/shared/dev/samtemplate"
-	"github.com/pufinid/pufinid-api/shared/mailer"
-	"github.com/pufinid/pufinid-api/shared/pufinid"
 	"github.com/pufinid/pufinid-api/shared/store"
-	"github.com/pufinid/pufinid-api/shared/token"
 )
 
 // defaultTable names the table when TABLE_NAME is unset.
@@ -86,28 +83,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	ref, err := readFixture(*fixturePath)
-	if err != nil {
-		return err
-	}
-	tokens, err := config.Tokens(getenv, log)
+	ref, _, err := fixtures.Read(*fixturePath)
 	if err != nil {
 		return err
 	}
 	if now == nil {
 		now = time.Now
-	} else {
-		// config.Tokens signs on the wall clock: the same key, on the given one.
-		if tokens, err = token.NewIssuer([]byte(cmp.Or(getenv(config.EnvSigningKey), config.DevSigningKey)), now); err != nil {
-			return err
-		}
 	}
 
-	st, closeDB, err := openStore(ctx, getenv, log, now, *dbPort)
+	st, db, err := openStore(ctx, getenv, log, now, *dbPort)
 	if err != nil {
 		return err
 	}
-	defer closeDB()
+	defer db.close()
 	if err := st.CreateTable(ctx); err != nil {
 		return fmt.Errorf("create table %s: %w", st.Table(), err)
 	}
@@ -122,14 +110,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("load fixture: %w", err)
 	}
 
-	links, err := usersapi.LinksFromEnv(withLocalLinks(getenv))
+	if getenv(config.EnvSigningKey) == "" {
+		log.Warn("JWT_SIGNING_KEY is not set: signing with the public development key; never deploy like this")
+	}
+	mail := outbox.New(log)
+	gw, unwired, err := newGateway(ctx, tmpl, localEnv{getenv: getenv, log: log, now: now, middleware: db.middleware, mail: mail,
+		values: map[string]string{
+			config.EnvTable:            st.Table(),
+			config.EnvDynamoDBEndpoint: db.endpoint,
+			config.EnvSigningKey:       cmp.Or(getenv(config.EnvSigningKey), config.DevSigningKey),
+			config.EnvConfirmEmailURL:  cmp.Or(getenv(config.EnvConfirmEmailURL), localConfirmEmailURL),
+			config.EnvResetPasswordURL: cmp.Or(getenv(config.EnvResetPasswordURL), localResetPasswordURL),
+		}})
 	if err != nil {
 		return err
 	}
-	outbox := mailer.NewOutbox(log)
-	gw, unwired := newGateway(tmpl, deps{Store: st, Tokens: tokens, Mailer: outbox, Links: links, Log: log, Now: now})
 	if len(unwired) > 0 {
-		log.Warn("functions of template.yaml not wired into cmd/local yet: their routes answer 404", "functions", unwired)
+		log.Warn("functions of template.yaml with no endpoint group in package functions: their routes answer 404", "functions", unwired)
 	}
 
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(*port)))
@@ -137,7 +134,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	url := "http://" + ln.Addr().String()
-	srv := newServer(newMux(gw, outbox), slog.NewLogLogger(log.Handler(), slog.LevelWarn), serverTimeouts)
+	srv := newServer(newMux(gw, mail), slog.NewLogLogger(log.Handler(), slog.LevelWarn), serverTimeouts)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("serving the PufinID API", "url", url, "table", st.Table(),
@@ -172,64 +169,41 @@ const (
 	localResetPasswordURL = "http://app.localhost/reset-password?email={email}&token={token}"
 )
 
-// withLocalLinks gives the email link templates local defaults.
-func withLocalLinks(getenv func(string) string) func(string) string {
-	return func(name string) string {
-		if v := getenv(name); v != "" {
-			return v
-		}
-		switch name {
-		case usersapi.EnvConfirmEmailURL:
-			return localConfirmEmailURL
-		case usersapi.EnvResetPasswordURL:
-			return localResetPasswordURL
-		}
-		return ""
-	}
-}
-
-// readFixture reads the fixture at path, or the demo fixture if path is "".
-func readFixture(path string) (pufinid.Reference, error) {
-	if path == "" {
-		return fixtures.Demo()
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return pufinid.Reference{}, err
-	}
-	defer f.Close()
-	ref, err := fixtures.Parse(f)
-	if err != nil {
-		return pufinid.Reference{}, fmt.Errorf("%s: %w", path, err)
-	}
-	return ref, nil
-}
-
 // inspectCommand is the AWS CLI command that lists the embedded store's
 // items: any credentials do, the store checks none.
 func inspectCommand(endpoint, table string) string {
 	return fmt.Sprintf("AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws dynamodb scan --region us-east-1 --endpoint-url %s --table-name %s", endpoint, table)
 }
 
+// database is where the local server's DynamoDB is: the endpoint every
+// function is given, the fault injection every client gets, and how to
+// stop it.
+type database struct {
+	endpoint   string
+	middleware []func(*middleware.Stack) error
+	close      func()
+}
+
 // openStore opens the table at DYNAMODB_ENDPOINT (LocalStack, say) or,
 // with none set, in an embedded store that lives as long as the process,
 // whose expired items go every minute as DynamoDB's TTL would delete them.
 // PUFINID_DYNAMODB_FAULTS injects DynamoDB's transient answers into every
-// call (shared/dev/ddbfault); the stop function logs what was injected.
-func openStore(ctx context.Context, getenv func(string) string, log *slog.Logger, now func() time.Time, dbPort int) (*store.Store, func(), error) {
+// call (shared/dev/ddbfault): the database's middleware carries them to
+// every function's client; its close logs what was injected.
+func openStore(ctx context.Context, getenv func(string) string, log *slog.Logger, now func() time.Time, dbPort int) (*store.Store, database, error) {
 	table := getenv(config.EnvTable)
 	if table == "" {
 		table = defaultTable
 	}
-	var apiOptions []func(*middleware.Stack) error
+	var db database
 	report := func() {}
 	if spec := getenv(ddbfault.EnvSpec); spec != "" {
 		sp, err := ddbfault.ParseSpec(spec)
 		if err != nil {
-			return nil, nil, err
+			return nil, db, err
 		}
 		faults := ddbfault.New(sp)
-		apiOptions = append(apiOptions, faults.Install)
+		db.middleware = append(db.middleware, faults.Install)
 		log.Warn("injecting DynamoDB faults into every call", "faults", sp.String())
 		report = func() {
 			st := faults.Stats()
@@ -237,24 +211,27 @@ func openStore(ctx context.Context, getenv func(string) string, log *slog.Logger
 		}
 	}
 	if endpoint := getenv(config.EnvDynamoDBEndpoint); endpoint != "" {
-		st, err := store.Open(ctx, store.Options{Table: table, Endpoint: endpoint, Now: now, APIOptions: apiOptions})
+		db.endpoint, db.close = endpoint, report
+		st, err := store.Open(ctx, store.Options{Table: table, Endpoint: endpoint, Now: now, APIOptions: db.middleware})
 		log.Info("using DynamoDB at DYNAMODB_ENDPOINT", "endpoint", endpoint, "table", table)
-		return st, report, err
+		return st, db, err
 	}
-	db, err := embeddeddb.Start(net.JoinHostPort("127.0.0.1", strconv.Itoa(dbPort)))
+	emb, err := embeddeddb.Start(net.JoinHostPort("127.0.0.1", strconv.Itoa(dbPort)))
 	if err != nil {
-		return nil, nil, fmt.Errorf("start embedded DynamoDB: %w", err)
+		return nil, db, fmt.Errorf("start embedded DynamoDB: %w", err)
 	}
-	st, err := store.Open(ctx, store.Options{Table: table, Endpoint: db.URL, Now: now, APIOptions: apiOptions})
+	db.endpoint = emb.URL
+	st, err := store.Open(ctx, store.Options{Table: table, Endpoint: emb.URL, Now: now, APIOptions: db.middleware})
 	if err != nil {
-		_ = db.Close()
-		return nil, nil, err
+		_ = emb.Close()
+		return nil, db, err
 	}
 	sweep, stopSweep := context.WithCancel(context.Background())
-	db.SweepEvery(sweep, time.Minute, table, store.AttrTTL, now, func(err error) {
+	emb.SweepEvery(sweep, time.Minute, table, store.AttrTTL, now, func(err error) {
 		log.Warn("embedded DynamoDB: sweeping expired items failed", "err", err)
 	})
-	log.Info("using an embedded DynamoDB; its data lasts until the server stops", "endpoint", db.URL, "table", table,
-		"inspect", inspectCommand(db.URL, table))
-	return st, func() { stopSweep(); report(); _ = db.Close() }, nil
+	log.Info("using an embedded DynamoDB; its data lasts until the server stops", "endpoint", emb.URL, "table", table,
+		"inspect", inspectCommand(emb.URL, table))
+	db.close = func() { stopSweep(); report(); _ = emb.Close() }
+	return st, db, nil
 }

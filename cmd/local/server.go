@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log"
 	"log/slog"
 	"maps"
@@ -15,6 +17,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/pufinid/pufinid-api/docs"
+	"github.com/pufinid/pufinid-api/functions"
 	"github.com/pufinid/pufinid-api/shared/dev/gateway"
 	"github.com/pufinid/pufinid-api/shared/dev/samtemplate"
 )
@@ -33,27 +36,36 @@ type apiGateway struct {
 	now      func() time.Time
 }
 
-// newGateway builds every wired function's handler with d and routes the
-// template's routes to them. The routes of functions with no group in
-// groups are left out (and reported), so they answer 404.
-func newGateway(tmpl *samtemplate.Template, d deps) (*apiGateway, []string) {
-	gw := &apiGateway{adapters: map[string]*httpadapter.HandlerAdapterV2{}, log: d.Log, now: d.Now}
+// newGateway runs the Setup of every function's group (package
+// functions' list) with env's environment for it, and routes the
+// template's routes to the handlers. A function of the template with no
+// group is left out and reported, so its routes answer 404.
+func newGateway(ctx context.Context, tmpl *samtemplate.Template, env localEnv) (*apiGateway, []string, error) {
+	gw := &apiGateway{adapters: map[string]*httpadapter.HandlerAdapterV2{}, log: env.log, now: env.clock()}
 	var routes []gateway.Route
 	var unwired []string
 	for _, f := range tmpl.Functions {
-		g, ok := groups[f.LogicalID]
+		g, ok := functions.Group(f.LogicalID)
 		if !ok {
 			unwired = append(unwired, f.LogicalID)
 			continue
 		}
-		gw.adapters[f.LogicalID] = httpadapter.NewV2(g.handler(d))
+		fenv, err := env.forFunction(f)
+		if err != nil {
+			return nil, nil, err
+		}
+		h, err := g.Setup(ctx, fenv)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s does not start: %w", f.LogicalID, err)
+		}
+		gw.adapters[f.LogicalID] = httpadapter.NewV2(h)
 		routes = append(routes, f.Routes...)
 		if f.DefaultRoute {
 			gw.fallback = f.LogicalID
 		}
 	}
 	gw.routes = gateway.NewTable(routes)
-	return gw, unwired
+	return gw, unwired, nil
 }
 
 func (gw *apiGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -1,15 +1,25 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/pufinid/pufinid-api/shared/config"
 	"github.com/pufinid/pufinid-api/shared/dev/apitest"
 	"github.com/pufinid/pufinid-api/shared/dev/fixtures"
-	"github.com/pufinid/pufinid-api/shared/mailer"
+	"github.com/pufinid/pufinid-api/shared/dev/outbox"
 )
+
+// testLocalEnv is the local server's environment over env's table and
+// clock, with env's checks and request count.
+func testLocalEnv(env *apitest.Env) localEnv {
+	fe := env.FunctionEnv(outbox.New(env.Log), nil)
+	return localEnv{getenv: fe.Getenv, log: env.Log, now: env.Clock.Now, middleware: fe.DynamoDBMiddleware, mail: fe.Mailer,
+		values: map[string]string{config.EnvConfirmEmailURL: localConfirmEmailURL, config.EnvResetPasswordURL: localResetPasswordURL}}
+}
 
 // mustGateway builds the local API Gateway over a fresh table holding the
 // demo fixture.
@@ -21,8 +31,10 @@ func mustGateway(tb testing.TB) (*apiGateway, *apitest.Env) {
 		tb.Fatal(err)
 	}
 	env.Load(ref)
-	gw, unwired := newGateway(mustTemplate(tb), deps{Store: env.Store, Tokens: env.Tokens,
-		Mailer: mailer.NewOutbox(env.Log), Log: env.Log, Now: env.Clock.Now})
+	gw, unwired, err := newGateway(context.Background(), mustTemplate(tb), testLocalEnv(env))
+	if err != nil {
+		tb.Fatal(err)
+	}
 	if len(unwired) > 0 {
 		tb.Logf("not wired: %v", unwired)
 	}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pufinid/pufinid-api/shared/mailer"
+	"github.com/pufinid/pufinid-api/shared/dev/outbox"
 )
 
 // testTimeouts are serverTimeouts shortened, each apart from the others so
@@ -34,7 +34,7 @@ const slack = 3 * time.Second
 func mustServeWithTimeouts(t *testing.T, tm timeouts) string {
 	t.Helper()
 	gw, env := mustGateway(t)
-	srv := newServer(newMux(gw, mailer.NewOutbox(env.Log)), log.New(io.Discard, "", 0), tm)
+	srv := newServer(newMux(gw, outbox.New(env.Log)), log.New(io.Discard, "", 0), tm)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

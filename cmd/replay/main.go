@@ -21,7 +21,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/pufinid/pufinid-api/shared/dev/lambdarun"
+	"github.com/pufinid/pufinid-api/functions"
+	"github.com/pufinid/pufinid-api/shared/dev/module"
 	"github.com/pufinid/pufinid-api/shared/dev/replay"
 )
 
@@ -43,12 +44,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	root, err := lambdarun.ModuleRoot(".")
+	root, err := module.Root(".")
 	if err != nil {
 		fmt.Fprintln(stdout, err)
 		return 1
 	}
-	o := replay.Options{Root: root, RIE: *rie, Update: *update}
+	o := replay.Options{Root: root, Groups: functions.Groups, RIE: *rie, Update: *update}
 	if *filter != "" {
 		if o.Filter, err = regexp.Compile(*filter); err != nil {
 			fmt.Fprintln(stdout, "-run:", err)

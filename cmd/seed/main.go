@@ -31,7 +31,6 @@ import (
 
 	"github.com/pufinid/pufinid-api/shared/config"
 	"github.com/pufinid/pufinid-api/shared/dev/fixtures"
-	"github.com/pufinid/pufinid-api/shared/pufinid"
 	"github.com/pufinid/pufinid-api/shared/store"
 )
 
@@ -79,7 +78,7 @@ func run(ctx context.Context, args []string, getenv config.Getenv, stdout io.Wri
 
 	// Read and validate the file before touching the table, so a bad file
 	// leaves it exactly as it was.
-	ref, source, err := readFixture(*path)
+	ref, source, err := fixtures.Read(*path)
 	if err != nil {
 		return err
 	}
@@ -107,24 +106,6 @@ func run(ctx context.Context, args []string, getenv config.Getenv, stdout io.Wri
 	return err
 }
 
-// readFixture parses the file at path, or the demo fixture when path is "".
-func readFixture(path string) (pufinid.Reference, string, error) {
-	if path == "" {
-		ref, err := fixtures.Demo()
-		return ref, "the demo fixture", err
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return pufinid.Reference{}, path, err
-	}
-	defer f.Close()
-	ref, err := fixtures.Parse(f)
-	if err != nil {
-		return pufinid.Reference{}, path, fmt.Errorf("%s: %w", path, err)
-	}
-	return ref, path, nil
-}
-
 // openStore opens the table as config.Store does, except that against AWS
 // (no DYNAMODB_ENDPOINT) it takes region and credentials from the SDK's
 // default chain (profiles, SSO, environment), as a tool on a developer's
@@ -132,7 +113,7 @@ func readFixture(path string) (pufinid.Reference, string, error) {
 func openStore(ctx context.Context, getenv config.Getenv) (*store.Store, error) {
 	table := getenv(config.EnvTable)
 	if getenv(config.EnvDynamoDBEndpoint) != "" || table == "" {
-		return config.Store(ctx, getenv) // which also says what is missing
+		return config.Store(ctx, config.Env{Getenv: getenv}) // which also says what is missing
 	}
 	cfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {

@@ -14,6 +14,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/pufinid/pufinid-api/shared/mailer"
 	"github.com/pufinid/pufinid-api/shared/store"
 	"github.com/pufinid/pufinid-api/shared/token"
 )
@@ -27,6 +30,9 @@ const (
 	EnvDynamoDBEndpoint = "DYNAMODB_ENDPOINT"
 	EnvSigningKey       = "JWT_SIGNING_KEY"
 	EnvLogLevel         = "LOG_LEVEL"
+	// The users function's email links (usersapi.LinksFromEnv).
+	EnvConfirmEmailURL  = "CONFIRM_EMAIL_URL"
+	EnvResetPasswordURL = "RESET_PASSWORD_URL"
 	// EnvLambdaName is set by the Lambda runtime itself: it tells a
 	// deployed function from a local process.
 	EnvLambdaName = "AWS_LAMBDA_FUNCTION_NAME"
@@ -49,30 +55,58 @@ func Logger(getenv Getenv, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
+// Env is what a function's Setup builds its handler from: the process
+// environment and the logger, and the few parts the local server and the
+// tests put in place of AWS's. In Lambda only Getenv and Log are set, so
+// the local server runs the very wiring a deployed function runs.
+type Env struct {
+	Getenv Getenv
+	Log    *slog.Logger
+	// Now is the clock of the tokens, the store's writes and the
+	// handlers; nil means time.Now. Tests move time forward with it.
+	Now func() time.Time
+	// DynamoDBMiddleware is added to the DynamoDB client's stack: how the
+	// local server injects DynamoDB's transient answers.
+	DynamoDBMiddleware []func(*middleware.Stack) error
+	// Mailer, if set, sends the email in place of Amazon SES: the local
+	// outbox. A function that sends none ignores it.
+	Mailer mailer.Mailer
+}
+
+// Clock is e.Now, or time.Now if unset.
+func (e Env) Clock() func() time.Time {
+	if e.Now != nil {
+		return e.Now
+	}
+	return time.Now
+}
+
 // Store opens the table named by TABLE_NAME, at DYNAMODB_ENDPOINT if set
 // (LocalStack, the embedded store) or else AWS's DynamoDB. No network call.
-func Store(ctx context.Context, getenv Getenv) (*store.Store, error) {
-	table := getenv(EnvTable)
+func Store(ctx context.Context, env Env) (*store.Store, error) {
+	table := env.Getenv(EnvTable)
 	if table == "" {
 		return nil, fmt.Errorf("config: %s is not set", EnvTable)
 	}
-	return store.Open(ctx, store.Options{Table: table, Endpoint: getenv(EnvDynamoDBEndpoint), Getenv: getenv})
+	return store.Open(ctx, store.Options{Table: table, Endpoint: env.Getenv(EnvDynamoDBEndpoint), Getenv: env.Getenv,
+		Now: env.Now, APIOptions: env.DynamoDBMiddleware})
 }
 
-// Tokens returns the token issuer for JWT_SIGNING_KEY. Outside Lambda a
-// missing key falls back to DevSigningKey, with a warning in the log; in
-// Lambda a missing, short or development key is an error, so a deployed
-// function refuses to start rather than sign with a public key.
-func Tokens(getenv Getenv, log *slog.Logger) (*token.Issuer, error) {
-	key := getenv(EnvSigningKey)
+// Tokens returns the token issuer for JWT_SIGNING_KEY, on env's clock.
+// Outside Lambda a missing key falls back to DevSigningKey, with a warning
+// in the log; in Lambda a missing, short or development key is an error,
+// so a deployed function refuses to start rather than sign with a public
+// key.
+func Tokens(env Env) (*token.Issuer, error) {
+	key := env.Getenv(EnvSigningKey)
 	switch {
-	case InLambda(getenv) && (key == "" || key == DevSigningKey):
+	case InLambda(env.Getenv) && (key == "" || key == DevSigningKey):
 		return nil, fmt.Errorf("config: %s must be set to a secret key of at least %d bytes", EnvSigningKey, token.MinKeyBytes)
 	case key == "":
-		log.Warn("JWT_SIGNING_KEY is not set: signing with the public development key; never deploy like this")
+		env.Log.Warn("JWT_SIGNING_KEY is not set: signing with the public development key; never deploy like this")
 		key = DevSigningKey
 	}
-	return token.NewIssuer([]byte(key), time.Now)
+	return token.NewIssuer([]byte(key), env.Clock())
 }
 
 // Fatal logs err and exits: for mains whose setup failed.
@@ -94,12 +128,12 @@ func Require(getenv Getenv, name string) (string, error) {
 }
 
 // StoreAndTokens is Store and Tokens, for the functions that take tokens.
-func StoreAndTokens(ctx context.Context, getenv Getenv, log *slog.Logger) (*store.Store, *token.Issuer, error) {
-	st, err := Store(ctx, getenv)
+func StoreAndTokens(ctx context.Context, env Env) (*store.Store, *token.Issuer, error) {
+	st, err := Store(ctx, env)
 	if err != nil {
 		return nil, nil, err
 	}
-	tokens, err := Tokens(getenv, log)
+	tokens, err := Tokens(env)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -8,12 +8,13 @@ import (
 	"testing"
 
 	"github.com/pufinid/pufinid-api/shared/dev/lambdarun"
+	"github.com/pufinid/pufinid-api/shared/dev/module"
 )
 
 const (
-	module  = "github.com/pufinid/pufinid-api"
-	tooling = module + "/shared/dev"
-	runtime = module + "/shared/"
+	modulePath = "github.com/pufinid/pufinid-api"
+	tooling    = modulePath + "/shared/dev"
+	runtime    = modulePath + "/shared/"
 )
 
 func isTooling(pkg string) bool { return pkg == tooling || strings.HasPrefix(pkg, tooling+"/") }
@@ -36,7 +37,7 @@ func goList(t *testing.T, root string, args ...string) []string {
 // docs.
 func TestFunctionsLinkNoTooling(t *testing.T) {
 	t.Parallel()
-	root, err := lambdarun.ModuleRoot(".")
+	root, err := module.Root(".")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,9 +51,9 @@ func TestFunctionsLinkNoTooling(t *testing.T) {
 	for id, dir := range fns {
 		t.Run(id, func(t *testing.T) {
 			t.Parallel()
-			own := module + "/" + dir
+			own := modulePath + "/" + dir
 			for _, p := range goList(t, root, "-deps", "./"+dir) {
-				if !strings.HasPrefix(p, module+"/") && p != module {
+				if !strings.HasPrefix(p, modulePath+"/") && p != modulePath {
 					continue
 				}
 				switch {
@@ -71,7 +72,7 @@ func TestFunctionsLinkNoTooling(t *testing.T) {
 // shared/ outside shared/dev imports none under it (its tests may).
 func TestRuntimePackagesImportNoTooling(t *testing.T) {
 	t.Parallel()
-	root, err := lambdarun.ModuleRoot(".")
+	root, err := module.Root(".")
 	if err != nil {
 		t.Fatal(err)
 	}

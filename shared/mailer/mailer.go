@@ -1,9 +1,9 @@
-// Package mailer sends the API's emails. It owns everything about email:
-// the Message a handler composes, the Mailer interface handlers depend on,
-// the Amazon SES v2 implementation used in Lambda (the only code that
-// imports the SES SDK), and the Outbox the local development server uses
-// instead of SES, which keeps messages in memory and lists them the way
-// LocalStack does.
+// Package mailer is what a handler needs to send the API's emails: the
+// Message it composes and the Mailer interface it depends on. It imports
+// no SDK, so any package may name a Mailer without linking SES. The
+// implementation deployed to Lambda is sesmail (Amazon SES v2, the only
+// code that imports the SES SDK); the local server and the tests use
+// shared/dev/outbox, which keeps messages in memory.
 //
 // Emails carry single-use secrets (confirmation and reset tokens), so no
 // implementation deployed to Lambda ever logs a message's subject or body;
@@ -12,6 +12,7 @@ package mailer
 
 import (
 	"context"
+	"errors"
 	"regexp"
 	"strings"
 	"sync"
@@ -42,11 +43,6 @@ func FirstURL(text string) string {
 	return strings.TrimRight(urlPattern().FindString(text), ".,;:!?")
 }
 
-// recipientDomain is the part of an address after its last '@': enough to
-// trace a delivery problem to a provider without logging who was written to.
-func recipientDomain(addr string) string {
-	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
-		return strings.ToLower(strings.TrimRight(addr[i+1:], ">"))
-	}
-	return ""
-}
+// ErrNoRecipient is returned for a Message without a To address: a bug in
+// the caller, not an outage, so it is not an Unavailable error.
+var ErrNoRecipient = errors.New("mailer: message has no recipient")

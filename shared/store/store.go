@@ -80,7 +80,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 			do.DisableValidateResponseChecksum = true
 		}
 		if o.Counter != nil {
-			do.APIOptions = append(do.APIOptions, countRequests(o.Counter))
+			do.APIOptions = append(do.APIOptions, CountRequests(o.Counter))
 		}
 		do.APIOptions = append(do.APIOptions, o.APIOptions...)
 	})
@@ -108,9 +108,9 @@ func (s *Store) CreateTable(ctx context.Context) error {
 	return err
 }
 
-// countRequests adds a middleware that counts each API call once (retries
+// CountRequests adds a middleware that counts each API call once (retries
 // of one call are not counted again: the Initialize step runs once a call).
-func countRequests(n *atomic.Int64) func(*middleware.Stack) error {
+func CountRequests(n *atomic.Int64) func(*middleware.Stack) error {
 	return func(st *middleware.Stack) error {
 		return st.Initialize.Add(middleware.InitializeMiddlewareFunc("PufinCountRequests",
 			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {

@@ -2,7 +2,6 @@ package faqapi
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 
 	"github.com/pufinid/pufinid-api/shared/config"
@@ -11,10 +10,10 @@ import (
 // Setup builds the group's handler from its function's environment
 // (template.yaml sets it). It makes no network call. lambdafn.Start runs it
 // in Lambda; the tests check the variables it reads against the template.
-func Setup(ctx context.Context, getenv config.Getenv, log *slog.Logger) (http.Handler, error) {
-	st, err := config.Store(ctx, getenv)
+func Setup(ctx context.Context, env config.Env) (http.Handler, error) {
+	st, err := config.Store(ctx, env)
 	if err != nil {
 		return nil, err
 	}
-	return New(Deps{Store: st, Log: log}), nil
+	return New(Deps{Store: st, Log: env.Log}), nil
 }

@@ -2,9 +2,7 @@ package termsapi
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/pufinid/pufinid-api/shared/config"
 )
@@ -12,10 +10,10 @@ import (
 // Setup builds the group's handler from its function's environment
 // (template.yaml sets it). It makes no network call. lambdafn.Start runs it
 // in Lambda; the tests check the variables it reads against the template.
-func Setup(ctx context.Context, getenv config.Getenv, log *slog.Logger) (http.Handler, error) {
-	st, tokens, err := config.StoreAndTokens(ctx, getenv, log)
+func Setup(ctx context.Context, env config.Env) (http.Handler, error) {
+	st, tokens, err := config.StoreAndTokens(ctx, env)
 	if err != nil {
 		return nil, err
 	}
-	return New(Deps{Store: st, Tokens: tokens, Now: time.Now, Log: log}), nil
+	return New(Deps{Store: st, Tokens: tokens, Now: env.Clock(), Log: env.Log}), nil
 }

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/pufinid/pufinid-api/functions/users/usersapi"
+	"github.com/pufinid/pufinid-api/shared/dev/outbox"
 	"github.com/pufinid/pufinid-api/shared/mailer"
+	"github.com/pufinid/pufinid-api/shared/mailer/sesmail"
 )
 
 const (
@@ -231,7 +233,7 @@ func (m slowMailer) Send(ctx context.Context, msg mailer.Message) error {
 
 func TestRequestsThatSendNothingTakeAsLongAsSending(t *testing.T) {
 	const delay = 40 * time.Millisecond
-	outbox := mailer.NewOutbox(discardLog)
+	outbox := outbox.New(discardLog)
 	w := setup(t, withMailer(slowMailer{outbox, delay}))
 	for _, addr := range []string{"a@example.com", "b@example.com"} {
 		w.mustSignup(t, addr)
@@ -257,8 +259,8 @@ func TestRequestsThatSendNothingTakeAsLongAsSending(t *testing.T) {
 func TestSignupWhenSESFailsKeepsTheAccount(t *testing.T) {
 	t.Setenv("AWS_MAX_ATTEMPTS", "1") // one refused connection, not three with backoff
 	t.Setenv("AWS_REGION", "us-east-1")
-	ses, err := mailer.OpenSES(context.Background(), func(k string) string {
-		return map[string]string{mailer.EnvFromAddress: "no-reply@pufinid.test", mailer.EnvEndpoint: "http://127.0.0.1:1"}[k]
+	ses, err := sesmail.Open(context.Background(), func(k string) string {
+		return map[string]string{sesmail.EnvFromAddress: "no-reply@pufinid.test", sesmail.EnvEndpoint: "http://127.0.0.1:1"}[k]
 	})
 	if err != nil {
 		t.Fatal(err)

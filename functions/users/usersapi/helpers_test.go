@@ -17,6 +17,7 @@ import (
 	"github.com/pufinid/pufinid-api/functions/users/usersapi"
 	"github.com/pufinid/pufinid-api/shared/dev/apitest"
 	"github.com/pufinid/pufinid-api/shared/dev/ddbfault"
+	"github.com/pufinid/pufinid-api/shared/dev/outbox"
 	"github.com/pufinid/pufinid-api/shared/mailer"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
 	"github.com/pufinid/pufinid-api/shared/store"
@@ -56,7 +57,7 @@ const strongPassword = "correct horse battery staple 42"
 type world struct {
 	env    *apitest.Env
 	c      *apitest.Client
-	outbox *mailer.Outbox
+	outbox *outbox.Outbox
 	deps   usersapi.Deps
 }
 
@@ -75,7 +76,7 @@ func setup(t testing.TB, opts ...option) *world {
 func setupOn(t testing.TB, env *apitest.Env, opts ...option) *world {
 	t.Helper()
 	env.Load(reference)
-	outbox := mailer.NewOutbox(discardLog)
+	outbox := outbox.New(discardLog)
 	d := usersapi.Deps{Store: env.Store, Tokens: env.Tokens, Mailer: outbox, Links: links, Now: env.Clock.Now, Log: env.Log}
 	for _, o := range opts {
 		o(&d)

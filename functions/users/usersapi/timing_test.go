@@ -9,6 +9,7 @@ import (
 
 	"github.com/pufinid/pufinid-api/functions/users/usersapi"
 	"github.com/pufinid/pufinid-api/shared/dev/apitest"
+	"github.com/pufinid/pufinid-api/shared/dev/outbox"
 	"github.com/pufinid/pufinid-api/shared/mailer"
 	"github.com/pufinid/pufinid-api/shared/store"
 )
@@ -55,7 +56,7 @@ func TestEmailRoutesTimingDoesNotTellWhoHasAnAccount(t *testing.T) {
 	for _, route := range sendRoutes {
 		for _, m := range mailers {
 			t.Run(route.name+"/"+m.name, func(t *testing.T) {
-				outbox := mailer.NewOutbox(discardLog)
+				outbox := outbox.New(discardLog)
 				var send mailer.Mailer = outbox
 				if m.delay > 0 {
 					send = slowMailer{outbox, m.delay}
@@ -70,7 +71,7 @@ func TestEmailRoutesTimingDoesNotTellWhoHasAnAccount(t *testing.T) {
 
 // timeEmailRoute is one route's measurement on w, whose mailer keeps its
 // emails in outbox.
-func timeEmailRoute(t *testing.T, w *world, outbox *mailer.Outbox, path, want string) {
+func timeEmailRoute(t *testing.T, w *world, outbox *outbox.Outbox, path, want string) {
 	t.Helper()
 	const accounts = 4
 	var known, unknown []string

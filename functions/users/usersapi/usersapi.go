@@ -46,10 +46,11 @@ type Deps struct {
 	SendEstimate time.Duration
 }
 
-// The environment variables LinksFromEnv reads.
+// The environment variables LinksFromEnv reads (named in config, with
+// every variable the functions read).
 const (
-	EnvConfirmEmailURL  = "CONFIRM_EMAIL_URL"
-	EnvResetPasswordURL = "RESET_PASSWORD_URL"
+	EnvConfirmEmailURL  = config.EnvConfirmEmailURL
+	EnvResetPasswordURL = config.EnvResetPasswordURL
 )
 
 // Links are the templates of the links the emails carry: "{email}" and

@@ -71,6 +71,9 @@ type Env struct {
 	Tokens *token.Issuer
 	Clock  *Clock
 	Log    *slog.Logger
+	// apiOptions are Store's middleware (the checks, the faults), which
+	// FunctionEnv gives the functions' own clients.
+	apiOptions []func(*middleware.Stack) error
 }
 
 // New returns an Env with an empty table of its own.
@@ -113,7 +116,7 @@ func newEnv(tb testing.TB, faults *ddbfault.Injector) *Env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &Env{TB: tb, DB: db, Store: st, Inspect: inspect, Requests: counter, Faults: faults, Tokens: tokens, Clock: clock,
+	return &Env{TB: tb, DB: db, Store: st, Inspect: inspect, Requests: counter, Faults: faults, Tokens: tokens, Clock: clock, apiOptions: apiOptions,
 		Log: slog.New(slog.NewJSONHandler(&tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 }
 

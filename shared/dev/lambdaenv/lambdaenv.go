@@ -1,29 +1,22 @@
-// Package lambdaenv checks, from a function's own main_test.go, that its
-// main reads exactly the environment template.yaml gives it: each
-// functions/<group>/main.go runs its handler package's Setup(ctx, getenv,
-// log) through lambdafn.Start, Setup does all the reading, and the test runs
-// it with a getenv that records every name asked for.
+// Package lambdaenv checks that a function reads exactly the environment
+// template.yaml gives it: each functions/<group>/main.go runs its handler
+// package's Setup through lambdafn.Start, Setup does all the reading, and
+// Check runs it with a getenv that records every name asked for.
 package lambdaenv
 
 import (
 	"context"
 	"log/slog"
-	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/pufinid/pufinid-api/shared/config"
-	"github.com/pufinid/pufinid-api/shared/dev/lambdarun"
 	"github.com/pufinid/pufinid-api/shared/dev/samtemplate"
-	"github.com/pufinid/pufinid-api/shared/mailer"
+	"github.com/pufinid/pufinid-api/shared/lambdafn"
+	"github.com/pufinid/pufinid-api/shared/mailer/sesmail"
 )
-
-// Setup is a handler package's Setup: all the environment reading and wiring, no
-// network.
-type Setup func(ctx context.Context, getenv config.Getenv, log *slog.Logger) (http.Handler, error)
 
 // LambdaProvided are variables the Lambda service sets itself, which
 // template.yaml must not and need not set.
@@ -71,13 +64,9 @@ func (r *Recorder) Asked() []string {
 // logicalID, with every variable its template environment sets given a
 // valid value, and fails t unless setup succeeds and the variables it read
 // are exactly the template's, plus Lambda-provided and optional ones.
-func Check(t *testing.T, logicalID string, setup Setup) {
+func Check(t *testing.T, logicalID string, setup lambdafn.Setup) {
 	t.Helper()
-	root, err := lambdarun.ModuleRoot(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := samtemplate.Load(filepath.Join(root, samtemplate.FileName))
+	tmpl, err := samtemplate.LoadModule(".")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +85,7 @@ func Check(t *testing.T, logicalID string, setup Setup) {
 		}
 		rec.Values[name] = v
 	}
-	h, err := setup(context.Background(), rec.Getenv, slog.New(slog.DiscardHandler))
+	h, err := setup(context.Background(), config.Env{Getenv: rec.Getenv, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatalf("setup with the template's environment: %v", err)
 	}
@@ -124,12 +113,12 @@ func Check(t *testing.T, logicalID string, setup Setup) {
 // sampleValues are valid values of every variable template.yaml may set,
 // as a deployment's parameters would give them.
 var sampleValues = map[string]string{
-	config.EnvTable:            "pufinid-api-dev-Table-EXAMPLE",
-	config.EnvDynamoDBEndpoint: "",
-	config.EnvSigningKey:       "a-deployment-secret-of-at-least-32-bytes-0123456789",
-	mailer.EnvFromAddress:      "no-reply@pufinid.example",
-	mailer.EnvConfigurationSet: "",
-	mailer.EnvEndpoint:         "",
-	"CONFIRM_EMAIL_URL":        "https://app.pufinid.example/confirm-email?email={email}&token={token}",
-	"RESET_PASSWORD_URL":       "https://app.pufinid.example/reset-password?email={email}&token={token}",
+	config.EnvTable:             "pufinid-api-dev-Table-EXAMPLE",
+	config.EnvDynamoDBEndpoint:  "",
+	config.EnvSigningKey:        "a-deployment-secret-of-at-least-32-bytes-0123456789",
+	sesmail.EnvFromAddress:      "no-reply@pufinid.example",
+	sesmail.EnvConfigurationSet: "",
+	sesmail.EnvEndpoint:         "",
+	"CONFIRM_EMAIL_URL":         "https://app.pufinid.example/confirm-email?email={email}&token={token}",
+	"RESET_PASSWORD_URL":        "https://app.pufinid.example/reset-password?email={email}&token={token}",
 }

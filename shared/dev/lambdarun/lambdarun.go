@@ -38,24 +38,6 @@ func Dir(logicalID string) string {
 	return "functions/" + strings.ToLower(strings.TrimSuffix(logicalID, "Function"))
 }
 
-// ModuleRoot is the directory at or above dir that holds go.mod.
-func ModuleRoot(dir string) (string, error) {
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("lambdarun: no go.mod at or above the working directory")
-		}
-		dir = parent
-	}
-}
-
 // runMake runs a lambda.mk target at root and returns its standard output.
 func runMake(ctx context.Context, root string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "make", append([]string{"-s", "--no-print-directory"}, args...)...)

@@ -16,12 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pufinid/pufinid-api/shared/dev/module"
 	"github.com/pufinid/pufinid-api/shared/dev/samtemplate"
 )
 
 func mustRoot(t *testing.T) string {
 	t.Helper()
-	root, err := ModuleRoot(".")
+	root, err := module.Root(".")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +31,7 @@ func mustRoot(t *testing.T) string {
 
 func TestMakefileBuildsEveryTemplateFunctionFromItsDirectory(t *testing.T) {
 	root := mustRoot(t)
-	tmpl, err := samtemplate.Load(filepath.Join(root, samtemplate.FileName))
+	tmpl, err := samtemplate.LoadModule(root)
 	if err != nil {
 		t.Fatal(err)
 	}

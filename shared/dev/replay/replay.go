@@ -19,7 +19,8 @@
 // the calls are checked against the function's policies in template.yaml.
 //
 // cmd/replay (`make replay`) and this package's test (part of `make test`)
-// run it; cmd/benchlambda uses it to prepare its events.
+// run it, each giving it the list of groups (package functions); cmd/benchlambda
+// uses it to prepare its events.
 package replay
 
 import (
@@ -45,14 +46,15 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
-	"github.com/pufinid/pufinid-api/functions/users/usersapi"
 	"github.com/pufinid/pufinid-api/shared/config"
 	"github.com/pufinid/pufinid-api/shared/dev/embeddeddb"
 	"github.com/pufinid/pufinid-api/shared/dev/fixtures"
 	"github.com/pufinid/pufinid-api/shared/dev/lambdarun"
+	"github.com/pufinid/pufinid-api/shared/dev/outbox"
 	"github.com/pufinid/pufinid-api/shared/dev/samtemplate"
 	"github.com/pufinid/pufinid-api/shared/dev/sesemulator"
-	"github.com/pufinid/pufinid-api/shared/mailer"
+	"github.com/pufinid/pufinid-api/shared/lambdafn"
+	"github.com/pufinid/pufinid-api/shared/mailer/sesmail"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
 	"github.com/pufinid/pufinid-api/shared/store"
 )
@@ -75,7 +77,11 @@ const (
 
 // Options configure a replay.
 type Options struct {
-	Root    string         // module root
+	Root string // module root
+	// Groups are the endpoint groups to replay, each built in process
+	// with its own Setup (functions.Groups): a function of template.yaml
+	// with no group is reported as not replayable.
+	Groups  []lambdafn.Group
 	RIE     string         // the emulator; "" builds it with `make rie-path`
 	Targets []string       // InProcess, Emulator; nil: both
 	Filter  *regexp.Regexp // replays only the event files it matches; nil: all
@@ -141,6 +147,16 @@ type Replayer struct {
 	tmpDir     string
 }
 
+// setup is the Setup of the group served by function.
+func (r *Replayer) setup(function string) (lambdafn.Setup, bool) {
+	for _, g := range r.opts.Groups {
+		if g.Function == function && g.Setup != nil {
+			return g.Setup, true
+		}
+	}
+	return nil, false
+}
+
 // NewReplayer starts the embedded store and the recorders and, when the
 // emulator target is wanted, builds every function's bootstrap.
 func NewReplayer(ctx context.Context, o Options) (_ *Replayer, err error) {
@@ -160,7 +176,7 @@ func NewReplayer(ctx context.Context, o Options) (_ *Replayer, err error) {
 			r.Close()
 		}
 	}()
-	if r.tmpl, err = samtemplate.Load(filepath.Join(o.Root, samtemplate.FileName)); err != nil {
+	if r.tmpl, err = samtemplate.LoadModule(o.Root); err != nil {
 		return nil, err
 	}
 	if r.ref, err = fixtures.Demo(); err != nil {
@@ -180,8 +196,8 @@ func NewReplayer(ctx context.Context, o Options) (_ *Replayer, err error) {
 		if r.dynamo[f.LogicalID], err = newRecorder(r.db.URL, dynamoActions); err != nil {
 			return nil, err
 		}
-		if _, ok := handlers[f.LogicalID]; !ok {
-			r.missing[f.LogicalID] = "no in-process handler wired in cmd/replay/handlers.go"
+		if _, ok := r.setup(f.LogicalID); !ok {
+			r.missing[f.LogicalID] = "no endpoint group in Options.Groups (package functions' list)"
 		}
 	}
 	if slices.Contains(o.Targets, Emulator) {
@@ -198,7 +214,7 @@ func NewReplayer(ctx context.Context, o Options) (_ *Replayer, err error) {
 // startSES starts the SES v2 emulator (aws-ses-v2-local, installed by
 // `npm ci`) for the functions whose template environment has SES_ENDPOINT.
 func (r *Replayer) startSES() error {
-	needs := slices.ContainsFunc(r.tmpl.Functions, func(f samtemplate.Function) bool { _, ok := f.Env[mailer.EnvEndpoint]; return ok })
+	needs := slices.ContainsFunc(r.tmpl.Functions, func(f samtemplate.Function) bool { _, ok := f.Env[sesmail.EnvEndpoint]; return ok })
 	if !needs {
 		return nil
 	}
@@ -208,7 +224,7 @@ func (r *Replayer) startSES() error {
 	}
 	r.sesStop = stop
 	for _, f := range r.tmpl.Functions {
-		if _, ok := f.Env[mailer.EnvEndpoint]; ok {
+		if _, ok := f.Env[sesmail.EnvEndpoint]; ok {
 			if r.ses[f.LogicalID], err = newRecorder(url, sesActions); err != nil {
 				return err
 			}
@@ -405,7 +421,7 @@ func (r *Replayer) one(ctx context.Context, ev Event, target string) Result {
 	}
 	f, _ := r.tmpl.Function(ev.Function)
 	if target == Emulator && r.sesMissing != "" {
-		if _, usesSES := f.Env[mailer.EnvEndpoint]; usesSES {
+		if _, usesSES := f.Env[sesmail.EnvEndpoint]; usesSES {
 			res.Skipped = ev.Function + ": SES emulator not available: " + r.sesMissing
 			return res
 		}
@@ -456,7 +472,8 @@ func (r *Replayer) invoke(ctx context.Context, ev Event, f samtemplate.Function,
 			return resp, nil, fmt.Errorf("%s: not an HTTP API payload 2.0 event: %w", ev.Path, err)
 		}
 		log := slog.New(slog.NewJSONHandler(r.opts.Logs, nil))
-		h, err := handlers[f.LogicalID](mailer.NewOutbox(log))(ctx, mapEnv(env), log)
+		setup, _ := r.setup(f.LogicalID)
+		h, err := setup(ctx, config.Env{Getenv: mapEnv(env), Log: log, Mailer: outbox.New(log)})
 		if err != nil {
 			return resp, nil, fmt.Errorf("%s: %s does not start: %w", ev.Path, f.LogicalID, err)
 		}
@@ -494,25 +511,25 @@ func (r *Replayer) newTable(ctx context.Context, table string) error {
 // give is an error, so a new variable cannot go unreplayed.
 func (r *Replayer) env(f samtemplate.Function, table string) (map[string]string, error) {
 	values := map[string]string{
-		config.EnvTable:            table,
-		config.EnvDynamoDBEndpoint: r.dynamo[f.LogicalID].URL,
-		config.EnvSigningKey:       signingKey,
-		mailer.EnvFromAddress:      sesFrom,
-		mailer.EnvConfigurationSet: "",
+		config.EnvTable:             table,
+		config.EnvDynamoDBEndpoint:  r.dynamo[f.LogicalID].URL,
+		config.EnvSigningKey:        signingKey,
+		sesmail.EnvFromAddress:      sesFrom,
+		sesmail.EnvConfigurationSet: "",
 		// The in-process handler keeps its emails; only bootstraps send
 		// through SES, to the emulator's recorder set below.
-		mailer.EnvEndpoint:           "",
-		usersapi.EnvConfirmEmailURL:  confirmLink,
-		usersapi.EnvResetPasswordURL: resetLink,
+		sesmail.EnvEndpoint:        "",
+		config.EnvConfirmEmailURL:  confirmLink,
+		config.EnvResetPasswordURL: resetLink,
 	}
 	if rec, ok := r.ses[f.LogicalID]; ok {
-		values[mailer.EnvEndpoint] = rec.URL
+		values[sesmail.EnvEndpoint] = rec.URL
 	}
 	env := lambdaEnv(f.LogicalID)
 	for _, name := range f.EnvNames() {
 		v, ok := values[name]
 		if !ok {
-			return nil, fmt.Errorf("template.yaml gives %s the variable %s, which the replay does not know a value for (cmd/replay/replay.go, env)", f.LogicalID, name)
+			return nil, fmt.Errorf("template.yaml gives %s the variable %s, which the replay does not know a value for (shared/dev/replay, Replayer.env)", f.LogicalID, name)
 		}
 		env[name] = v
 	}

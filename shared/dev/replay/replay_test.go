@@ -16,8 +16,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/pufinid/pufinid-api/functions"
 	"github.com/pufinid/pufinid-api/shared/dev/gateway"
 	"github.com/pufinid/pufinid-api/shared/dev/lambdarun"
+	"github.com/pufinid/pufinid-api/shared/dev/module"
 	"github.com/pufinid/pufinid-api/shared/dev/samtemplate"
 )
 
@@ -25,7 +27,7 @@ var update = flag.Bool("update", false, "rewrite events/**/*.expected.json from 
 
 func mustRoot(t *testing.T) string {
 	t.Helper()
-	root, err := lambdarun.ModuleRoot(".")
+	root, err := module.Root(".")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,12 +35,12 @@ func mustRoot(t *testing.T) string {
 }
 
 // TestReplay replays every event in process and through the Runtime
-// Interface Emulator, as `make replay` does. `go test ./cmd/replay -update`
+// Interface Emulator, as `make replay` does. `go test ./shared/dev/replay -update`
 // rewrites the expectations.
 func TestReplay(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	r, err := NewReplayer(ctx, Options{Root: mustRoot(t), Update: *update})
+	r, err := NewReplayer(ctx, Options{Root: mustRoot(t), Groups: functions.Groups, Update: *update})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +86,7 @@ func TestReplay(t *testing.T) {
 
 func mustTemplate(t *testing.T) *samtemplate.Template {
 	t.Helper()
-	tmpl, err := samtemplate.Load(filepath.Join(mustRoot(t), samtemplate.FileName))
+	tmpl, err := samtemplate.LoadModule(".")
 	if err != nil {
 		t.Fatal(err)
 	}

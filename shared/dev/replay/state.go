@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pufinid/pufinid-api/shared/config"
+	"github.com/pufinid/pufinid-api/shared/dev/outbox"
 	"github.com/pufinid/pufinid-api/shared/mailer"
 )
 
@@ -56,8 +58,8 @@ func (r *Replayer) prepare(ctx context.Context, ev Event, table string) (map[str
 		return nil, nil
 	}
 	vals := map[string]string{"USER_EMAIL": anaEmail, "USERNAME": anaUsername, "USER_PASSWORD": anaPassword}
-	outbox := mailer.NewOutbox(slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	users, err := r.setupHandler(ctx, "UsersFunction", table, outbox)
+	mail := outbox.New(slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	users, err := r.setupHandler(ctx, "UsersFunction", table, mail)
 	if err != nil {
 		return nil, err
 	}
@@ -67,12 +69,12 @@ func (r *Replayer) prepare(ctx context.Context, ev Event, table string) (map[str
 	}
 	vals["USER_ID"] = created.ID
 	if need["CONFIRM_TOKEN"] {
-		if vals["CONFIRM_TOKEN"], err = emailedToken(outbox, "/confirm-email"); err != nil {
+		if vals["CONFIRM_TOKEN"], err = emailedToken(mail, "/confirm-email"); err != nil {
 			return nil, err
 		}
 	}
 	if need["ACCESS_TOKEN"] || need["REFRESH_TOKEN"] {
-		tokens, err := r.setupHandler(ctx, "TokenFunction", table, outbox)
+		tokens, err := r.setupHandler(ctx, "TokenFunction", table, mail)
 		if err != nil {
 			return nil, err
 		}
@@ -86,7 +88,7 @@ func (r *Replayer) prepare(ctx context.Context, ev Event, table string) (map[str
 		if err := call(users, http.MethodPost, "/v1/users/send-reset-password-email/", map[string]string{"email": anaEmail}, http.StatusOK, nil); err != nil {
 			return nil, fmt.Errorf("asking for Ana's reset email: %w", err)
 		}
-		if vals["RESET_TOKEN"], err = emailedToken(outbox, "/reset-password"); err != nil {
+		if vals["RESET_TOKEN"], err = emailedToken(mail, "/reset-password"); err != nil {
 			return nil, err
 		}
 	}
@@ -94,9 +96,9 @@ func (r *Replayer) prepare(ctx context.Context, ev Event, table string) (map[str
 }
 
 // setupHandler builds a function's handler in process on table, behind
-// that function's recorder, with mail kept in outbox.
-func (r *Replayer) setupHandler(ctx context.Context, function, table string, outbox *mailer.Outbox) (http.Handler, error) {
-	build, ok := handlers[function]
+// that function's recorder, with its email kept in mail.
+func (r *Replayer) setupHandler(ctx context.Context, function, table string, mail *outbox.Outbox) (http.Handler, error) {
+	setup, ok := r.setup(function)
 	if !ok {
 		return nil, fmt.Errorf("%s has no in-process handler to create the state with", function)
 	}
@@ -108,7 +110,7 @@ func (r *Replayer) setupHandler(ctx context.Context, function, table string, out
 	if err != nil {
 		return nil, err
 	}
-	return build(outbox)(ctx, mapEnv(env), slog.New(slog.NewJSONHandler(r.opts.Logs, nil)))
+	return setup(ctx, config.Env{Getenv: mapEnv(env), Log: slog.New(slog.NewJSONHandler(r.opts.Logs, nil)), Mailer: mail})
 }
 
 // call sends one JSON request straight to h and decodes the answer into
@@ -135,10 +137,10 @@ func call(h http.Handler, method, path string, body any, want int, out any) erro
 // emailedToken waits for the email to Ana whose link's path is linkPath
 // and returns the link's token. The users function may send after
 // answering, so the email can come a moment after the response.
-func emailedToken(outbox *mailer.Outbox, linkPath string) (string, error) {
+func emailedToken(mail *outbox.Outbox, linkPath string) (string, error) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		for _, m := range outbox.Messages() {
+		for _, m := range mail.Messages() {
 			u, err := url.Parse(mailer.FirstURL(m.Body.Text))
 			if err != nil || u.Path != linkPath || !strings.EqualFold(m.Destination.ToAddresses[0], anaEmail) {
 				continue

@@ -27,6 +27,7 @@ import (
 	"github.com/awslabs/goformation/v7/intrinsics"
 
 	"github.com/pufinid/pufinid-api/shared/dev/gateway"
+	"github.com/pufinid/pufinid-api/shared/dev/module"
 )
 
 // FileName is the template's name at the module root.
@@ -127,23 +128,13 @@ func (t *Template) DefaultFunction() string {
 	return ""
 }
 
-// Find returns the path of template.yaml in the module that contains dir:
-// the first directory at or above dir holding go.mod.
+// Find returns the path of template.yaml in the module that contains dir.
 func Find(dir string) (string, error) {
-	dir, err := filepath.Abs(dir)
+	root, err := module.Root(dir)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("samtemplate: no %s: %w", FileName, err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, FileName), nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("samtemplate: no go.mod at or above the working directory, so no %s", FileName)
-		}
-		dir = parent
-	}
+	return filepath.Join(root, FileName), nil
 }
 
 // goformation registers its YAML tag resolvers in a package map on every

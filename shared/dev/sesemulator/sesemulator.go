@@ -17,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/pufinid/pufinid-api/shared/dev/module"
 )
 
 // Version is the emulator npx fetches when node_modules has none; keep it
@@ -79,20 +81,13 @@ func Start(dir string) (url string, stop func(), err error) {
 // installed finds node_modules/.bin/aws-ses-v2-local at the module root
 // above dir.
 func installed(dir string) (string, bool) {
-	dir, err := filepath.Abs(dir)
-	for err == nil {
-		if _, statErr := os.Stat(filepath.Join(dir, "go.mod")); statErr == nil {
-			bin := filepath.Join(dir, "node_modules", ".bin", "aws-ses-v2-local")
-			_, err := os.Stat(bin)
-			return bin, err == nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
+	root, err := module.Root(dir)
+	if err != nil {
+		return "", false
 	}
-	return "", false
+	bin := filepath.Join(root, "node_modules", ".bin", "aws-ses-v2-local")
+	_, err = os.Stat(bin)
+	return bin, err == nil
 }
 
 // syncBuffer collects the emulator's output, written by exec's copying

@@ -1,4 +1,6 @@
-package mailer
+// Package outbox is the mailer.Mailer of the local server and the tests:
+// it keeps messages in memory instead of sending them.
+package outbox
 
 import (
 	"context"
@@ -10,9 +12,11 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pufinid/pufinid-api/shared/mailer"
 )
 
-// Outbox is the local development server's Mailer: it keeps every message
+// Outbox is the local development server's mailer.Mailer: it keeps every message
 // in memory, logs that it did (recipient, subject and the first link of
 // the text part, so a developer can follow a confirmation or reset link
 // from the terminal), and lists the messages at GET /_aws/ses in
@@ -23,7 +27,7 @@ import (
 // with every message. It is safe for concurrent use.
 type Outbox struct {
 	// From is the Source shown for each message (LocalStack shows the
-	// sender). NewOutbox sets DefaultOutboxFrom; set it before use.
+	// sender). New sets DefaultFrom; set it before use.
 	From string
 	// Region is the Region shown for each message, as LocalStack does.
 	Region string
@@ -35,14 +39,14 @@ type Outbox struct {
 	messages []Stored
 }
 
-var _ Mailer = (*Outbox)(nil)
+var _ mailer.Mailer = (*Outbox)(nil)
 
-// DefaultOutboxFrom is the Outbox's sender unless told otherwise.
-const DefaultOutboxFrom = "no-reply@pufinid.localhost"
+// DefaultFrom is the Outbox's sender unless told otherwise.
+const DefaultFrom = "no-reply@pufinid.localhost"
 
-// NewOutbox returns an empty Outbox that logs to log.
-func NewOutbox(log *slog.Logger) *Outbox {
-	return &Outbox{From: DefaultOutboxFrom, Region: "us-east-1", log: log, now: time.Now}
+// New returns an empty Outbox that logs to log.
+func New(log *slog.Logger) *Outbox {
+	return &Outbox{From: DefaultFrom, Region: "us-east-1", log: log, now: time.Now}
 }
 
 // Stored is one kept message, shaped like a message of LocalStack's
@@ -95,9 +99,9 @@ func (t *Timestamp) UnmarshalJSON(b []byte) error {
 
 // Send keeps m. Unlike SES it has no service to lose, so it fails only for
 // a message without a recipient.
-func (o *Outbox) Send(ctx context.Context, m Message) error {
+func (o *Outbox) Send(ctx context.Context, m mailer.Message) error {
 	if m.To == "" {
-		return ErrNoRecipient
+		return mailer.ErrNoRecipient
 	}
 	s := Stored{
 		ID:          newMessageID(),
@@ -112,7 +116,7 @@ func (o *Outbox) Send(ctx context.Context, m Message) error {
 	o.messages = append(o.messages, s)
 	o.mu.Unlock()
 	o.log.InfoContext(ctx, "email kept in the local outbox (see GET /_aws/ses)",
-		"to", m.To, "subject", m.Subject, "link", FirstURL(m.Text), "id", s.ID)
+		"to", m.To, "subject", m.Subject, "link", mailer.FirstURL(m.Text), "id", s.ID)
 	return nil
 }
 

@@ -1,8 +1,10 @@
-package mailer
+// Package sesmail sends the API's emails through Amazon SES v2: the
+// mailer.Mailer deployed to Lambda, and the only code that imports the SES
+// SDK (so only the users function links it).
+package sesmail
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/mail"
 	"regexp"
@@ -16,10 +18,11 @@ import (
 
 	"github.com/pufinid/pufinid-api/shared/apierror"
 	"github.com/pufinid/pufinid-api/shared/awsenv"
+	"github.com/pufinid/pufinid-api/shared/mailer"
 	"github.com/pufinid/pufinid-api/shared/web"
 )
 
-// The environment variables OpenSES reads.
+// The environment variables Open reads.
 const (
 	// EnvFromAddress is the sender, a verified SES identity; a display
 	// name is allowed: "PufinID <no-reply@example.com>". Required.
@@ -50,15 +53,15 @@ type SES struct {
 	configurationSet string
 }
 
-var _ Mailer = (*SES)(nil)
+var _ mailer.Mailer = (*SES)(nil)
 
-// NewSES sends through client from the address from; configurationSet may
+// New sends through client from the address from; configurationSet may
 // be empty.
-func NewSES(client *sesv2.Client, from, configurationSet string) *SES {
+func New(client *sesv2.Client, from, configurationSet string) *SES {
 	return &SES{client: func() *sesv2.Client { return client }, from: from, configurationSet: configurationSet}
 }
 
-// OpenSES builds an SES from the environment (SES_FROM_ADDRESS,
+// Open builds an SES from the environment (SES_FROM_ADDRESS,
 // SES_CONFIGURATION_SET, SES_ENDPOINT, AWS_REGION; credentials come from
 // the usual AWS chain, the function's role in Lambda). With SES_ENDPOINT set it
 // uses static dummy credentials, which emulators accept, and us-east-1 if
@@ -68,7 +71,7 @@ func NewSES(client *sesv2.Client, from, configurationSet string) *SES {
 // getenv has config.Getenv's type without naming it, so this package does
 // not depend on config (and through it on the store); os.Getenv and any
 // config.Getenv value can be passed.
-func OpenSES(ctx context.Context, getenv func(string) string) (*SES, error) {
+func Open(ctx context.Context, getenv func(string) string) (*SES, error) {
 	from := strings.TrimSpace(getenv(EnvFromAddress))
 	if from == "" {
 		return nil, fmt.Errorf("config: required variable unset: %s", EnvFromAddress)
@@ -90,16 +93,12 @@ func OpenSES(ctx context.Context, getenv func(string) string) (*SES, error) {
 	return &SES{client: client, from: from, configurationSet: getenv(EnvConfigurationSet)}, nil
 }
 
-// ErrNoRecipient is returned for a Message without a To address: a bug in
-// the caller, not an outage, so it is not an Unavailable error.
-var ErrNoRecipient = errors.New("mailer: message has no recipient")
-
 // Send sends m. Any failure of SES (unreachable, throttled, message
 // rejected) is returned as apierror.UnavailableErr, which the API answers
 // with 503. Only the recipient's domain and SES's message id are logged.
-func (s *SES) Send(ctx context.Context, m Message) error {
+func (s *SES) Send(ctx context.Context, m mailer.Message) error {
 	if m.To == "" {
-		return ErrNoRecipient
+		return mailer.ErrNoRecipient
 	}
 	body := &types.Body{}
 	if m.Text != "" {
@@ -143,3 +142,12 @@ type redacted struct{ err error }
 
 func (r redacted) Error() string { return addressPattern().ReplaceAllString(r.err.Error(), "...@$1") }
 func (r redacted) Unwrap() error { return r.err }
+
+// recipientDomain is the part of an address after its last '@': enough to
+// trace a delivery problem to a provider without logging who was written to.
+func recipientDomain(addr string) string {
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+		return strings.ToLower(strings.TrimRight(addr[i+1:], ">"))
+	}
+	return ""
+}

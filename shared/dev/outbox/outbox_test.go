@@ -1,4 +1,4 @@
-package mailer
+package outbox
 
 import (
 	"bytes"
@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pufinid/pufinid-api/shared/mailer"
 )
 
 var fixedNow = time.Date(2026, 6, 1, 12, 30, 45, 123456789, time.FixedZone("CEST", 2*3600))
@@ -20,12 +22,12 @@ var fixedNow = time.Date(2026, 6, 1, 12, 30, 45, 123456789, time.FixedZone("CEST
 func newTestOutbox(t *testing.T) (*Outbox, *bytes.Buffer) {
 	t.Helper()
 	var logs bytes.Buffer
-	o := NewOutbox(slog.New(slog.NewJSONHandler(&logs, nil)))
+	o := New(slog.New(slog.NewJSONHandler(&logs, nil)))
 	o.now = func() time.Time { return fixedNow }
 	return o, &logs
 }
 
-func mustSend(t *testing.T, m Mailer, msg Message) {
+func mustSend(t *testing.T, m mailer.Mailer, msg mailer.Message) {
 	t.Helper()
 	if err := m.Send(context.Background(), msg); err != nil {
 		t.Fatalf("Send(%+v): %v", msg, err)
@@ -41,9 +43,9 @@ func get(t *testing.T, h http.Handler, method, target string) *httptest.Response
 
 func TestOutboxListsMessagesInLocalStackFormat(t *testing.T) {
 	o, _ := newTestOutbox(t)
-	mustSend(t, o, Message{To: "ana@example.com", Subject: "Confirm your email",
+	mustSend(t, o, mailer.Message{To: "ana@example.com", Subject: "Confirm your email",
 		Text: "Open https://app.example/confirm?email=ana%40example.com&token=abc", HTML: "<p>Open <a href=\"x\">it</a></p>"})
-	mustSend(t, o, Message{To: "bo@example.org", Subject: "Reset", Text: "t", HTML: ""})
+	mustSend(t, o, mailer.Message{To: "bo@example.org", Subject: "Reset", Text: "t", HTML: ""})
 
 	rec := get(t, o, http.MethodGet, "/_aws/ses")
 	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/json" {
@@ -77,9 +79,9 @@ func TestOutboxEmptyListIsAnArray(t *testing.T) {
 
 func TestOutboxFilters(t *testing.T) {
 	o, _ := newTestOutbox(t)
-	mustSend(t, o, Message{To: "ana@example.com", Subject: "one", Text: "a"})
-	mustSend(t, o, Message{To: "bo@example.org", Subject: "two", Text: "b"})
-	mustSend(t, o, Message{To: "Ana@Example.com", Subject: "three", Text: "c"})
+	mustSend(t, o, mailer.Message{To: "ana@example.com", Subject: "one", Text: "a"})
+	mustSend(t, o, mailer.Message{To: "bo@example.org", Subject: "two", Text: "b"})
+	mustSend(t, o, mailer.Message{To: "Ana@Example.com", Subject: "three", Text: "c"})
 	firstID := o.Messages()[0].ID
 
 	tests := []struct {
@@ -114,7 +116,7 @@ func TestOutboxFilters(t *testing.T) {
 func TestOutboxDeleteForgetsMessages(t *testing.T) {
 	o, _ := newTestOutbox(t)
 	for _, s := range []string{"one", "two", "three"} {
-		mustSend(t, o, Message{To: "ana@example.com", Subject: s, Text: s})
+		mustSend(t, o, mailer.Message{To: "ana@example.com", Subject: s, Text: s})
 	}
 	second := o.Messages()[1].ID
 	if rec := get(t, o, http.MethodDelete, "/_aws/ses?id="+second); rec.Code != http.StatusNoContent {
@@ -129,7 +131,7 @@ func TestOutboxDeleteForgetsMessages(t *testing.T) {
 	if got := subjects(o.Messages()); got != "" {
 		t.Errorf("after deleting all: %q", got)
 	}
-	mustSend(t, o, Message{To: "ana@example.com", Subject: "four", Text: "d"})
+	mustSend(t, o, mailer.Message{To: "ana@example.com", Subject: "four", Text: "d"})
 	if got := subjects(o.Messages()); got != "four" {
 		t.Errorf("after a new send: %q", got)
 	}
@@ -145,7 +147,7 @@ func TestOutboxRefusesOtherMethods(t *testing.T) {
 
 func TestOutboxLogsRecipientSubjectAndLinkButNotTheBody(t *testing.T) {
 	o, logs := newTestOutbox(t)
-	mustSend(t, o, Message{To: "ana@example.com", Subject: "Confirm your email",
+	mustSend(t, o, mailer.Message{To: "ana@example.com", Subject: "Confirm your email",
 		Text: "Hello Ana,\nconfirm at https://app.example/confirm?email=ana%40example.com&token=tok123.\nThanks",
 		HTML: "<p>SECRET-HTML-PART</p>"})
 	var line map[string]any
@@ -165,8 +167,8 @@ func TestOutboxLogsRecipientSubjectAndLinkButNotTheBody(t *testing.T) {
 
 func TestOutboxRefusesAMessageWithoutRecipient(t *testing.T) {
 	o, _ := newTestOutbox(t)
-	if err := o.Send(context.Background(), Message{Subject: "x", Text: "y"}); err != ErrNoRecipient {
-		t.Errorf("err = %v, want ErrNoRecipient", err)
+	if err := o.Send(context.Background(), mailer.Message{Subject: "x", Text: "y"}); err != mailer.ErrNoRecipient {
+		t.Errorf("err = %v, want mailer.ErrNoRecipient", err)
 	}
 	if n := len(o.Messages()); n != 0 {
 		t.Errorf("kept %d messages", n)
@@ -175,7 +177,7 @@ func TestOutboxRefusesAMessageWithoutRecipient(t *testing.T) {
 
 func TestOutboxMessagesIsACopy(t *testing.T) {
 	o, _ := newTestOutbox(t)
-	mustSend(t, o, Message{To: "ana@example.com", Subject: "one", Text: "a"})
+	mustSend(t, o, mailer.Message{To: "ana@example.com", Subject: "one", Text: "a"})
 	got := o.Messages()
 	got[0].Subject = "changed"
 	got[0].Destination.ToAddresses[0] = "mallory@example.com"
@@ -191,7 +193,7 @@ func TestOutboxKeepsEveryMessageUnderConcurrentUse(t *testing.T) {
 	for g := range senders {
 		wg.Go(func() {
 			for i := range each {
-				mustSend(t, o, Message{To: fmt.Sprintf("u%d-%d@example.com", g, i), Subject: "s", Text: "t"})
+				mustSend(t, o, mailer.Message{To: fmt.Sprintf("u%d-%d@example.com", g, i), Subject: "s", Text: "t"})
 				// Readers run alongside the writers.
 				_ = get(t, o, http.MethodGet, "/_aws/ses?email=u0-0@example.com")
 			}
@@ -222,8 +224,8 @@ func TestFirstURL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := FirstURL(tt.text); got != tt.want {
-				t.Errorf("FirstURL(%q) = %q, want %q", tt.text, got, tt.want)
+			if got := mailer.FirstURL(tt.text); got != tt.want {
+				t.Errorf("mailer.FirstURL(%q) = %q, want %q", tt.text, got, tt.want)
 			}
 		})
 	}
@@ -238,8 +240,8 @@ func subjects(msgs []Stored) string {
 }
 
 func BenchmarkOutboxSend(b *testing.B) {
-	o := NewOutbox(slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	msg := Message{To: "bench@example.com", Subject: "Confirm your email", Text: "Open https://x.example/c?token=t", HTML: "<p>c</p>"}
+	o := New(slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	msg := mailer.Message{To: "bench@example.com", Subject: "Confirm your email", Text: "Open https://x.example/c?token=t", HTML: "<p>c</p>"}
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

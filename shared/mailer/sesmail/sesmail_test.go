@@ -1,4 +1,4 @@
-package mailer
+package sesmail
 
 import (
 	"bytes"
@@ -23,6 +23,7 @@ import (
 
 	"github.com/pufinid/pufinid-api/shared/apierror"
 	"github.com/pufinid/pufinid-api/shared/dev/sesemulator"
+	"github.com/pufinid/pufinid-api/shared/mailer"
 	"github.com/pufinid/pufinid-api/shared/web"
 )
 
@@ -160,13 +161,13 @@ func TestSESSendsThroughEmulator(t *testing.T) {
 	tests := []struct {
 		name        string
 		env         map[string]string
-		msg         Message
+		msg         mailer.Message
 		htmlHasLink bool
 	}{
 		{
 			name: "text and HTML parts with the link, from the configured address",
 			env:  map[string]string{EnvFromAddress: "PufinID <no-reply@pufinid.example>", EnvEndpoint: url},
-			msg: Message{To: "ana.env@example.com", Subject: "Confirm your email address",
+			msg: mailer.Message{To: "ana.env@example.com", Subject: "Confirm your email address",
 				Text: "Hello Ana,\n\nconfirm your address: " + link + "\n",
 				HTML: `<p>Hello Ana,</p><p><a href="` + link + `">Confirm your address</a></p>`},
 			htmlHasLink: true,
@@ -175,13 +176,13 @@ func TestSESSendsThroughEmulator(t *testing.T) {
 			name: "non-ASCII names survive as UTF-8, with a configuration set",
 			env: map[string]string{EnvFromAddress: "no-reply@pufinid.example", EnvEndpoint: url,
 				EnvConfigurationSet: "pufinid-transactional", "AWS_REGION": "eu-central-1"},
-			msg: Message{To: "zoe.utf8@example.com", Subject: "Bestätige deine E-Mail, Zoë ✓",
+			msg: mailer.Message{To: "zoe.utf8@example.com", Subject: "Bestätige deine E-Mail, Zoë ✓",
 				Text: "Grüße, Zoë: " + link, HTML: "<p>Grüße, Zoë</p>"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := OpenSES(context.Background(), env(tt.env))
+			s, err := Open(context.Background(), env(tt.env))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -196,7 +197,7 @@ func TestSESSendsThroughEmulator(t *testing.T) {
 			if e.From != tt.env[EnvFromAddress] || e.Subject != tt.msg.Subject || e.Body.Text != tt.msg.Text || e.Body.HTML != tt.msg.HTML {
 				t.Errorf("stored %+v\nwant from %q and message %+v", e, tt.env[EnvFromAddress], tt.msg)
 			}
-			if FirstURL(e.Body.Text) != link || tt.htmlHasLink && !strings.Contains(e.Body.HTML, link) {
+			if mailer.FirstURL(e.Body.Text) != link || tt.htmlHasLink && !strings.Contains(e.Body.HTML, link) {
 				t.Errorf("stored email lost the link %s: %+v", link, e)
 			}
 		})
@@ -207,20 +208,20 @@ func TestSESRequestDeclaresUTF8AndTheConfigurationSet(t *testing.T) {
 	url := emulator(t)
 	tests := []struct {
 		name, configurationSet string
-		msg                    Message
+		msg                    mailer.Message
 		wantBody               []string // parts present in Content.Simple.Body
 	}{
 		{"both parts and a configuration set", "pufinid-transactional",
-			Message{To: "wire1@example.com", Subject: "S", Text: "T https://x.example/a", HTML: "<b>H</b>"}, []string{"Html", "Text"}},
+			mailer.Message{To: "wire1@example.com", Subject: "S", Text: "T https://x.example/a", HTML: "<b>H</b>"}, []string{"Html", "Text"}},
 		{"no configuration set leaves the field out", "",
-			Message{To: "wire2@example.com", Subject: "S", Text: "T", HTML: "<b>H</b>"}, []string{"Html", "Text"}},
+			mailer.Message{To: "wire2@example.com", Subject: "S", Text: "T", HTML: "<b>H</b>"}, []string{"Html", "Text"}},
 		{"a text-only message sends no empty HTML part", "",
-			Message{To: "wire3@example.com", Subject: "S", Text: "T"}, []string{"Text"}},
+			mailer.Message{To: "wire3@example.com", Subject: "S", Text: "T"}, []string{"Text"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := &recorder{}
-			s := NewSES(newClient(url, rec, 1), "no-reply@pufinid.example", tt.configurationSet)
+			s := New(newClient(url, rec, 1), "no-reply@pufinid.example", tt.configurationSet)
 			if err := s.Send(context.Background(), tt.msg); err != nil {
 				t.Fatalf("Send: %v", err)
 			}
@@ -262,17 +263,17 @@ func TestSESFailuresAreUnavailable(t *testing.T) {
 	tests := []struct {
 		name     string
 		endpoint func(t *testing.T) string
-		msg      Message
+		msg      mailer.Message
 	}{
 		{"endpoint refuses connections", func(*testing.T) string { return fmt.Sprintf("http://127.0.0.1:%d", refused) },
-			Message{To: "ana.refused@example.com", Subject: "S", Text: "T"}},
+			mailer.Message{To: "ana.refused@example.com", Subject: "S", Text: "T"}},
 		// The emulator, like SES, refuses a message without a subject.
 		{"SES rejects the request", emulator,
-			Message{To: "ana.rejected@example.com", Subject: "", Text: "T"}},
+			mailer.Message{To: "ana.rejected@example.com", Subject: "", Text: "T"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := NewSES(newClient(tt.endpoint(t), nil, 1), "no-reply@pufinid.example", "")
+			s := New(newClient(tt.endpoint(t), nil, 1), "no-reply@pufinid.example", "")
 			err := s.Send(context.Background(), tt.msg)
 			if !apierror.Is(err, apierror.Unavailable) || web.StatusOf(err) != http.StatusServiceUnavailable {
 				t.Fatalf("err = %v, want an Unavailable apierror (503)", err)
@@ -284,18 +285,18 @@ func TestSESFailuresAreUnavailable(t *testing.T) {
 	}
 }
 
-func TestOpenSESRetriesThenAnswersUnavailable(t *testing.T) {
+func TestOpenRetriesThenAnswersUnavailable(t *testing.T) {
 	refused, err := freePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := OpenSES(context.Background(), env(map[string]string{
+	s, err := Open(context.Background(), env(map[string]string{
 		EnvFromAddress: "no-reply@pufinid.example", EnvEndpoint: fmt.Sprintf("http://127.0.0.1:%d", refused)}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	err = s.Send(context.Background(), Message{To: "a@example.com", Subject: "S", Text: "T"})
+	err = s.Send(context.Background(), mailer.Message{To: "a@example.com", Subject: "S", Text: "T"})
 	if !apierror.Is(err, apierror.Unavailable) {
 		t.Fatalf("err = %v, want Unavailable", err)
 	}
@@ -305,8 +306,8 @@ func TestOpenSESRetriesThenAnswersUnavailable(t *testing.T) {
 func TestSESLogsOnlyTheRecipientDomain(t *testing.T) {
 	url := emulator(t)
 	var logs bytes.Buffer
-	s := NewSES(newClient(url, nil, 1), "no-reply@pufinid.example", "")
-	msg := Message{To: "secret.person@example.net", Subject: "SUBJECT-X", Text: "TEXT-X https://x.example/?token=TOKEN-X", HTML: "HTML-X"}
+	s := New(newClient(url, nil, 1), "no-reply@pufinid.example", "")
+	msg := mailer.Message{To: "secret.person@example.net", Subject: "SUBJECT-X", Text: "TEXT-X https://x.example/?token=TOKEN-X", HTML: "HTML-X"}
 	var sendErr error
 	h := web.Serve(slog.New(slog.NewJSONHandler(&logs, nil)), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sendErr = s.Send(r.Context(), msg)
@@ -327,16 +328,16 @@ func TestSESLogsOnlyTheRecipientDomain(t *testing.T) {
 
 func TestSESRefusesAMessageWithoutRecipient(t *testing.T) {
 	rec := &recorder{}
-	s := NewSES(newClient("http://127.0.0.1:1", rec, 1), "no-reply@pufinid.example", "")
-	if err := s.Send(context.Background(), Message{Subject: "S", Text: "T"}); !errors.Is(err, ErrNoRecipient) {
-		t.Errorf("err = %v, want ErrNoRecipient", err)
+	s := New(newClient("http://127.0.0.1:1", rec, 1), "no-reply@pufinid.example", "")
+	if err := s.Send(context.Background(), mailer.Message{Subject: "S", Text: "T"}); !errors.Is(err, mailer.ErrNoRecipient) {
+		t.Errorf("err = %v, want mailer.ErrNoRecipient", err)
 	}
 	if rec.count() != 0 {
 		t.Errorf("%d requests sent, want none", rec.count())
 	}
 }
 
-func TestOpenSESReadsTheEnvironment(t *testing.T) {
+func TestOpenReadsTheEnvironment(t *testing.T) {
 	tests := []struct {
 		name       string
 		env        map[string]string
@@ -357,7 +358,7 @@ func TestOpenSESReadsTheEnvironment(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := OpenSES(context.Background(), env(tt.env))
+			s, err := Open(context.Background(), env(tt.env))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want one mentioning %q", err, tt.wantErr)
@@ -398,8 +399,8 @@ func BenchmarkSESSendThroughEmulator(b *testing.B) {
 		b.Skipf("SES emulator not available: %v", emu.err)
 	}
 	rec := &recorder{}
-	s := NewSES(newClient(emu.url, rec, 1), "no-reply@pufinid.example", "")
-	msg := Message{To: "bench@example.com", Subject: "Confirm your email", Text: "https://x.example/c?token=t", HTML: "<a href=\"https://x.example/c?token=t\">c</a>"}
+	s := New(newClient(emu.url, rec, 1), "no-reply@pufinid.example", "")
+	msg := mailer.Message{To: "bench@example.com", Subject: "Confirm your email", Text: "https://x.example/c?token=t", HTML: "<a href=\"https://x.example/c?token=t\">c</a>"}
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
