@@ -6,6 +6,8 @@
 //
 // The rule is checked by this package's test: no function's build
 // contains a package of this module outside shared/ and its own
-// directory, none contains anything under shared/dev, and no runtime
-// package under shared/ imports one under shared/dev.
+// directory, none contains anything under shared/dev, no runtime package
+// under shared/ imports one under shared/dev, and nothing under shared/
+// links a group's code: the tools take the list of groups (package
+// functions) from their callers.
 package dev

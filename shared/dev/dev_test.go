@@ -94,3 +94,19 @@ func TestRuntimePackagesImportNoTooling(t *testing.T) {
 		t.Fatal("found no runtime package under shared/")
 	}
 }
+
+// The tooling under shared/ serves every group alike: it takes the list
+// of groups (package functions) from its caller and links no group's
+// code itself (its tests may).
+func TestSharedToolingLinksNoGroup(t *testing.T) {
+	t.Parallel()
+	root, err := module.Root(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range goList(t, root, "-deps", "./shared/...") {
+		if p == modulePath+"/functions" || strings.HasPrefix(p, modulePath+"/functions/") {
+			t.Errorf("a package under shared/ links %s", p)
+		}
+	}
+}
