@@ -28,23 +28,33 @@ run: ## serve every route on 127.0.0.1:PORT (3000) with an embedded store and de
 # It installs the SES v2 emulator the mailer tests use when npm is present.
 FUZZTIME ?= 500x
 
+# Tests that share nothing run in parallel (t.Parallel), TEST_PARALLEL at
+# a time per package: more than the cores, since most of them wait on the
+# embedded store or on retry backoff. Timing tests stay serial, and Go
+# runs a package's serial tests before its parallel ones.
+TEST_PARALLEL ?= 8
+
 test: node_modules ## every test, then each fuzz target briefly (the command CI runs)
-	$(GO) test -shuffle=on ./...
+	$(GO) test -shuffle=on -parallel $(TEST_PARALLEL) ./...
 	$(MAKE) --no-print-directory test-minidyn
 	$(MAKE) --no-print-directory test-race
 	$(MAKE) --no-print-directory fuzz
 
-# The race detector where goroutines share state and it is affordable: the
-# fault injector, the embedded store's serialization and sweeper, the HTTP
-# middleware, tokens and the mailer's outbox, then the soak (8 clients at
-# once against one server for 5 s), which drives every handler and the
-# store concurrently. Not the handler packages' own tests: their argon2id
-# hashing runs 3 times slower under -race (tokenapi: 45 s against 14 s),
-# and the soak runs the same code in parallel.
-RACE_PKGS ?= ./shared/dev/ddbfault ./shared/dev/embeddeddb ./shared/web ./shared/token ./shared/mailer
+# The race detector where it is affordable: the fault injector, the
+# embedded store and its dropped connections, the harness, the outbox, the
+# fixture loader, the HTTP middleware, tokens, SES, the store (34 s: its
+# tests run in parallel, most of that is retry backoff) and the four light
+# handler packages, whose tests run in parallel on shared state (the
+# embedded store); then the soak (8 clients at once against one server for
+# 5 s), which drives every handler and the store concurrently. Not tokenapi
+# or usersapi: their argon2id hashing runs 3 times slower under -race (51 s
+# each), and the soak runs the same code in parallel.
+RACE_PKGS ?= ./shared/dev/ddbfault ./shared/dev/embeddeddb ./shared/dev/apitest ./shared/dev/outbox ./shared/dev/fixtures \
+	./shared/web ./shared/token ./shared/mailer/sesmail ./shared/store \
+	./functions/faq/faqapi ./functions/appsprofile/appsprofileapi ./functions/pufdesigns/pufdesignsapi ./functions/terms/termsapi
 .PHONY: test-race
 test-race: ## the race detector on the packages where it is affordable, and a brief soak
-	$(GO) test -race -count=1 $(RACE_PKGS)
+	$(GO) test -race -count=1 -parallel $(TEST_PARALLEL) $(RACE_PKGS)
 	$(GO) test -race -count=1 ./cmd/local -run '^TestSoak$$' -args -soak.duration=5s
 
 # The patched minidyn in third_party/ is a module of its own: its tests
@@ -61,7 +71,7 @@ test-minidyn: ## the tests of the patched minidyn in third_party/
 FAULTS ?= rate=0.05,seed=1
 .PHONY: test-faults
 test-faults: ## the whole suite with DynamoDB's transient answers injected
-	PUFINID_DYNAMODB_FAULTS='$(FAULTS)' $(GO) test -count=1 -shuffle=on ./...
+	PUFINID_DYNAMODB_FAULTS='$(FAULTS)' $(GO) test -count=1 -shuffle=on -parallel $(TEST_PARALLEL) ./...
 
 # How latency grows as the embedded store fills (functions/users/usersapi
 # TestGrowth): GET me and a login's transaction after GROWTH_SIZES requests

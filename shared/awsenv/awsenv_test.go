@@ -13,6 +13,7 @@ import (
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func TestConfig(t *testing.T) {
+	t.Parallel()
 	lambda := map[string]string{"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "ASIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_SESSION_TOKEN": "session"}
 	tests := []struct {
 		name       string
@@ -53,6 +54,7 @@ func TestConfig(t *testing.T) {
 }
 
 func TestConfigPassesRetriesAndHTTPClient(t *testing.T) {
+	t.Parallel()
 	hc := &http.Client{}
 	cfg := Config(env(nil), Options{Endpoint: "http://x", MaxAttempts: 1, HTTPClient: hc})
 	if cfg.RetryMaxAttempts != 1 || cfg.HTTPClient != hc {

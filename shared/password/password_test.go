@@ -23,6 +23,7 @@ func mustHash(t testing.TB, pw string) string {
 }
 
 func TestHashIsPHCWithCurrentParameters(t *testing.T) {
+	t.Parallel()
 	h := mustHash(t, "correct horse battery staple")
 	parts := strings.Split(h, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" || parts[2] != "v=19" || parts[3] != "m=19456,t=2,p=1" {
@@ -48,6 +49,7 @@ func weakHash(pw string, m, tm uint32, p uint8) string {
 }
 
 func TestVerify(t *testing.T) {
+	t.Parallel()
 	const pw = "correct horse battery staple"
 	current := mustHash(t, pw)
 	tests := []struct {
@@ -100,6 +102,7 @@ func TestVerify(t *testing.T) {
 }
 
 func TestDummyHashCostsWhatARealHashCosts(t *testing.T) {
+	t.Parallel()
 	p, err := decode(dummyHash)
 	if err != nil {
 		t.Fatalf("dummy hash does not decode: %v", err)
@@ -116,6 +119,7 @@ func TestDummyHashCostsWhatARealHashCosts(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
+	t.Parallel()
 	// The user of Django's own validator tests.
 	user := map[string]string{
 		AttrUsername:  "testclient",
@@ -249,6 +253,7 @@ func TestOnlyCharactersThatDrawNothingAreInvisible(t *testing.T) {
 var updateCommon = flag.Bool("update-common", false, "rewrite common-passwords.txt from zxcvbn's list")
 
 func TestCommonListIsTheShippedOne(t *testing.T) {
+	t.Parallel()
 	want := frequency.FrequencyLists["passwords"]
 	if *updateCommon {
 		if err := os.WriteFile("common-passwords.txt", []byte(strings.Join(want, "\n")+"\n"), 0o644); err != nil {
@@ -265,6 +270,7 @@ func TestCommonListIsTheShippedOne(t *testing.T) {
 }
 
 func TestQuickRatioMatchesDifflib(t *testing.T) {
+	t.Parallel()
 	// Values from Python's difflib.SequenceMatcher(a=..., b=...).quick_ratio().
 	tests := []struct {
 		a, b string

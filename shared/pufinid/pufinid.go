@@ -11,7 +11,8 @@ import (
 )
 
 // Organization is a tenant. The one whose Code is nil is the Demo
-// organization that signups without a code join.
+// organization that signups without a code join. Its token lifetimes are
+// in seconds (see Lifetimes).
 type Organization struct {
 	ID                   string          `json:"id" dynamodbav:"id"`
 	Name                 string          `json:"name" dynamodbav:"name"`
@@ -20,12 +21,6 @@ type Organization struct {
 	AccessTokenLifetime  int             `json:"access_token_lifetime" dynamodbav:"access_token_lifetime"`
 	RefreshTokenLifetime int             `json:"refresh_token_lifetime" dynamodbav:"refresh_token_lifetime"`
 }
-
-// Default token lifetimes, in seconds, for organizations that set none.
-const (
-	DefaultAccessLifetime  = 300
-	DefaultRefreshLifetime = 86400
-)
 
 // Term is one version of a legal text users accept.
 type Term struct {

@@ -29,6 +29,34 @@ type User struct {
 	CreatedAt            time.Time       `dynamodbav:"created_at"`
 }
 
+// ProfileField is a field of the profile that a user sets themselves: given
+// at signup, replaced by PUT and changed by PATCH, and answered in every
+// user body. ProfileFields lists them all, and everything that handles
+// them goes through that list, so adding one is one line there and one
+// field of User (and of the users group's body).
+type ProfileField struct {
+	// Name is the field's JSON member in requests and bodies, and the
+	// DynamoDB attribute it is stored in: the dynamodbav tag of the field
+	// Of returns (the store's tests check the two agree).
+	Name string
+	// IsName marks a first or last name, which signup requires; the other
+	// fields are optional.
+	IsName bool
+	// Of returns u's field.
+	Of func(u *User) **string
+}
+
+// ProfileFields are the profile fields in the contract's order, names first.
+var ProfileFields = []ProfileField{
+	{"first_name", true, func(u *User) **string { return &u.FirstName }},
+	{"last_name", true, func(u *User) **string { return &u.LastName }},
+	{"phone", false, func(u *User) **string { return &u.Phone }},
+	{"postcode", false, func(u *User) **string { return &u.Postcode }},
+	{"country", false, func(u *User) **string { return &u.Country }},
+	{"gender", false, func(u *User) **string { return &u.Gender }},
+	{"age", false, func(u *User) **string { return &u.Age }},
+}
+
 // Acceptance records that a user accepted one version of a term.
 type Acceptance struct {
 	Slug          string    `dynamodbav:"slug"`

@@ -66,6 +66,7 @@ func (r *readRecorder) take() []string {
 // use or a failure acknowledged a moment before. Reference data, which
 // only the fixture loader writes, is read eventually consistent.
 func TestSecurityReadsAreStronglyConsistent(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := apitest.New(t)
 	rec := &readRecorder{}

@@ -2,7 +2,9 @@
 // talks to DynamoDB. Keys are built in keys.go and nowhere else; the table
 // itself (pk, sk, TTL attribute expires_at, no secondary index) is in
 // table.go. Every SDK failure comes back as apierror.UnavailableErr (a 503);
-// expected conditional failures are turned into domain errors first.
+// expected conditional failures are turned into domain errors first, all
+// in one place and one style (conditions.go: a sentinel error per failed
+// condition, and the one condition that a user's profile exists).
 //
 // Every access pattern is a key lookup or a Query of one partition, so no
 // request path Scans and the table needs no index. Each read of one

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -89,17 +90,23 @@ func (s *Store) migrateEmailClaim(ctx context.Context, it item) (moved bool, con
 			ExpressionAttributeValues: map[string]types.AttributeValue{":uid": &types.AttributeValueMemberS{Value: c.UserID}},
 		}},
 	})
-	if reasons, ok := cancellationReasons(err); ok {
-		if aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
-			return false, c.UserID, nil
-		}
+	switch err := onFailed(err, errClaimHeld, errClaimGone); err {
+	case nil:
+		return true, "", nil
+	case errClaimHeld:
+		return false, c.UserID, nil
+	case errClaimGone:
 		return false, "", nil // the old claim went meanwhile (the account was deleted)
+	default:
+		return false, "", err
 	}
-	if err != nil {
-		return false, "", unavailable(err)
-	}
-	return true, "", nil
 }
+
+// The failed conditions of moving a claim.
+var (
+	errClaimHeld = errors.New("store: another account holds the canonical claim")
+	errClaimGone = errors.New("store: the claim to move is gone")
+)
 
 func (m EmailClaimMigration) String() string {
 	return fmt.Sprintf("%d email claims, %d moved to their canonical key, %d left because another account holds it %v",

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"time"
 
@@ -34,10 +33,6 @@ type EmailToken struct {
 // Expired reports whether t no longer works at now.
 func (t EmailToken) Expired(now time.Time) bool { return now.Unix() >= t.ExpiresAt }
 
-// ErrEmailTokenInvalid is returned when a token cannot be used: none was
-// issued, it was used or replaced, its hash differs, or it has expired.
-var ErrEmailTokenInvalid = errors.New("store: email token invalid, used or expired")
-
 // CreateOption adds an item to CreateUser's transaction.
 type CreateOption func(*createTx)
 
@@ -59,35 +54,20 @@ func WithEmailToken(p EmailPurpose, t EmailToken) CreateOption {
 // IssueEmailToken stores t as userID's token for p, replacing any older
 // one, provided the user exists and, for PurposeConfirm, has not confirmed
 // their email yet: one TransactWriteItems (a condition on the profile and
-// the put). issued is false, and nothing is written, when the condition
-// fails. For an address without an account callers pass a userID nobody
-// has, so that route does exactly the same DynamoDB work.
-func (s *Store) IssueEmailToken(ctx context.Context, userID string, p EmailPurpose, t EmailToken) (issued bool, err error) {
-	cond := "attribute_exists(#pk)"
-	var vals map[string]types.AttributeValue
-	names := map[string]string{"#pk": AttrPK}
+// the put). When the condition fails the answer is ErrNotIssued, and
+// nothing is written. For an address without an account callers pass a
+// userID nobody has, so that route does exactly the same DynamoDB work.
+func (s *Store) IssueEmailToken(ctx context.Context, userID string, p EmailPurpose, t EmailToken) error {
+	cond := profileExists()
 	if p == PurposeConfirm {
-		cond += " AND #v = :false"
-		names["#v"] = "is_verified"
-		vals = map[string]types.AttributeValue{":false": &types.AttributeValueMemberBOOL{Value: false}}
+		cond = profileExists(expr{text: "#v = :false", names: map[string]string{"#v": "is_verified"},
+			values: map[string]types.AttributeValue{":false": &types.AttributeValueMemberBOOL{Value: false}}})
 	}
-	err = s.transact(ctx, []types.TransactWriteItem{
-		{ConditionCheck: &types.ConditionCheck{
-			TableName:                 aws.String(s.table),
-			Key:                       userProfileKey(userID).av(),
-			ConditionExpression:       aws.String(cond),
-			ExpressionAttributeNames:  names,
-			ExpressionAttributeValues: vals,
-		}},
+	err := s.transact(ctx, []types.TransactWriteItem{
+		s.profileCheck(userID, cond),
 		{Put: &types.Put{TableName: aws.String(s.table), Item: mustMarshal(emailTokenKey(userID, p), t)}},
 	})
-	if err == nil {
-		return true, nil
-	}
-	if reasons, ok := cancellationReasons(err); ok && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
-		return false, nil
-	}
-	return false, unavailable(err)
+	return onFailed(err, ErrNotIssued)
 }
 
 // UserAndEmailToken reads a user and their token for p: one BatchGetItem.
@@ -123,9 +103,9 @@ func (s *Store) UserAndEmailToken(ctx context.Context, userID string, p EmailPur
 // any number of parallel confirmations with one token exactly one succeeds.
 // Any other outcome is ErrEmailTokenInvalid and changes nothing.
 func (s *Store) ConfirmEmail(ctx context.Context, userID, hash string, now time.Time) error {
-	return s.useEmailToken(ctx, userID, PurposeConfirm, hash, now, "SET #v = :true",
-		map[string]string{"#v": "is_verified"},
-		map[string]types.AttributeValue{":true": &types.AttributeValueMemberBOOL{Value: true}})
+	return s.useEmailToken(ctx, userID, PurposeConfirm, hash, now, expr{text: "SET #v = :true",
+		names:  map[string]string{"#v": "is_verified"},
+		values: map[string]types.AttributeValue{":true": &types.AttributeValueMemberBOOL{Value: true}}})
 }
 
 // ResetPassword uses userID's reset token whose hash is hash (as
@@ -133,19 +113,17 @@ func (s *Store) ConfirmEmail(ctx context.Context, userID, hash string, now time.
 // reset link proved the user reads mail at the address, so the address
 // counts as confirmed too.
 func (s *Store) ResetPassword(ctx context.Context, userID, hash, passwordHash string, now time.Time) error {
-	return s.useEmailToken(ctx, userID, PurposeReset, hash, now, "SET #ph = :ph, #v = :true",
-		map[string]string{"#ph": "password_hash", "#v": "is_verified"},
-		map[string]types.AttributeValue{
+	return s.useEmailToken(ctx, userID, PurposeReset, hash, now, expr{text: "SET #ph = :ph, #v = :true",
+		names: map[string]string{"#ph": "password_hash", "#v": "is_verified"},
+		values: map[string]types.AttributeValue{
 			":ph":   &types.AttributeValueMemberS{Value: passwordHash},
 			":true": &types.AttributeValueMemberBOOL{Value: true},
-		})
+		}})
 }
 
 // useEmailToken deletes the token (conditionally) and applies update to the
 // profile (on condition that it exists) in one transaction.
-func (s *Store) useEmailToken(ctx context.Context, userID string, p EmailPurpose, hash string, now time.Time,
-	update string, names map[string]string, vals map[string]types.AttributeValue) error {
-	names["#pk"] = AttrPK
+func (s *Store) useEmailToken(ctx context.Context, userID string, p EmailPurpose, hash string, now time.Time, update expr) error {
 	err := s.transact(ctx, []types.TransactWriteItem{
 		{Delete: &types.Delete{
 			TableName:                aws.String(s.table),
@@ -157,21 +135,7 @@ func (s *Store) useEmailToken(ctx context.Context, userID string, p EmailPurpose
 				":now": &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Unix(), 10)},
 			},
 		}},
-		{Update: &types.Update{
-			TableName:                 aws.String(s.table),
-			Key:                       userProfileKey(userID).av(),
-			UpdateExpression:          aws.String(update),
-			ConditionExpression:       aws.String("attribute_exists(#pk)"),
-			ExpressionAttributeNames:  names,
-			ExpressionAttributeValues: vals,
-		}},
+		{Update: s.profileUpdate(userID, update, profileExists())},
 	})
-	if reasons, ok := cancellationReasons(err); ok {
-		for _, r := range reasons {
-			if aws.ToString(r.Code) == "ConditionalCheckFailed" {
-				return ErrEmailTokenInvalid
-			}
-		}
-	}
-	return unavailable(err)
+	return onFailed(err, ErrEmailTokenInvalid, ErrEmailTokenInvalid)
 }

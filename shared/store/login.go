@@ -2,11 +2,10 @@ package store
 
 import (
 	"context"
-	"errors"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/pufinid/pufinid-api/shared/pufinid"
@@ -113,11 +112,6 @@ func (s *Store) LoginLookup(ctx context.Context, login, ip string) (*LoginAttemp
 	return a, nil
 }
 
-// ErrLoginStale is LoginSucceeded's answer when the account was deleted or
-// its password changed since LoginLookup read it: the password just checked
-// no longer opens the account.
-var ErrLoginStale = errors.New("store: account changed during login")
-
 // LoginSucceeded finishes a login whose password matched, in one
 // TransactWriteItems: it records the refresh token rt, stores newHash as
 // the password hash when it is not "" (a rehash under stronger parameters),
@@ -128,20 +122,12 @@ var ErrLoginStale = errors.New("store: account changed during login")
 // leave a refresh token the change did not revoke, and a rehash cannot
 // overwrite a new password.
 func (s *Store) LoginSucceeded(ctx context.Context, a *LoginAttempt, rt RefreshToken, newHash string) error {
-	names := map[string]string{"#pk": AttrPK, "#h": "password_hash"}
-	vals := map[string]types.AttributeValue{":h": &types.AttributeValueMemberS{Value: a.User.PasswordHash}}
-	cond := aws.String("attribute_exists(#pk) AND #h = :h")
-	profile := types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
-		TableName: aws.String(s.table), Key: userProfileKey(a.User.ID).av(),
-		ConditionExpression: cond, ExpressionAttributeNames: names, ExpressionAttributeValues: vals,
-	}}
+	cond := profileExists(expr{text: "#h = :h", names: map[string]string{"#h": "password_hash"},
+		values: map[string]types.AttributeValue{":h": &types.AttributeValueMemberS{Value: a.User.PasswordHash}}})
+	profile := s.profileCheck(a.User.ID, cond)
 	if newHash != "" {
-		vals[":new"] = &types.AttributeValueMemberS{Value: newHash}
-		profile = types.TransactWriteItem{Update: &types.Update{
-			TableName: aws.String(s.table), Key: userProfileKey(a.User.ID).av(),
-			UpdateExpression:    aws.String("SET #h = :new"),
-			ConditionExpression: cond, ExpressionAttributeNames: names, ExpressionAttributeValues: vals,
-		}}
+		profile = types.TransactWriteItem{Update: s.profileUpdate(a.User.ID, expr{text: "SET #h = :new",
+			values: map[string]types.AttributeValue{":new": &types.AttributeValueMemberS{Value: newHash}}}, cond)}
 	}
 	items := []types.TransactWriteItem{profile, s.putRefreshToken(rt)}
 	givesBack := 0
@@ -153,16 +139,13 @@ func (s *Store) LoginSucceeded(ctx context.Context, a *LoginAttempt, rt RefreshT
 	}
 	for {
 		err := s.transact(ctx, items)
-		reasons, cancelled := cancellationReasons(err)
-		if cancelled && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
-			return ErrLoginStale
-		}
-		if cancelled && givesBack > 0 && len(reasons) == len(items) {
+		failed := failedConditions(err)
+		if len(failed) > 0 && failed[0] >= 2 && givesBack > 0 {
 			// A source window closed (and went) since the reservation: there
 			// is nothing to give back to it.
 			kept := items[:2]
 			for i, it := range items[2:] {
-				if aws.ToString(reasons[2+i].Code) != "ConditionalCheckFailed" {
+				if !slices.Contains(failed, 2+i) {
 					kept = append(kept, it)
 				}
 			}
@@ -171,8 +154,8 @@ func (s *Store) LoginSucceeded(ctx context.Context, a *LoginAttempt, rt RefreshT
 				continue
 			}
 		}
-		if err != nil {
-			return unavailable(err)
+		if err := onFailed(err, ErrLoginStale); err != nil {
+			return err
 		}
 		a.check.pair.held, a.check.ip.held = 0, 0
 		return nil

@@ -68,7 +68,7 @@ func (s *Store) AllowEmail(ctx context.Context, address string, p EmailPurpose, 
 	if err == nil {
 		return true, nil
 	}
-	if !isConditionFailed(err) {
+	if len(failedConditions(err)) == 0 {
 		return false, unavailable(err)
 	}
 	// No window in progress (never one, or it is over): open one with this
@@ -92,7 +92,7 @@ func (s *Store) AllowEmail(ctx context.Context, address string, p EmailPurpose, 
 	if err == nil {
 		return true, nil
 	}
-	if !isConditionFailed(err) {
+	if len(failedConditions(err)) == 0 {
 		return false, unavailable(err)
 	}
 	var seen struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -312,8 +313,9 @@ func (s *Store) reservation(c *counter, id string, now time.Time) (*dynamodb.Upd
 		in.ConditionExpression = aws.String("#exp = :seen")
 		in.ExpressionAttributeValues[":seen"] = number(c.seen.ExpiresAt)
 	} else {
-		in.ConditionExpression = aws.String("attribute_not_exists(#pk)")
-		in.ExpressionAttributeNames["#pk"] = AttrPK
+		free := keyFree()
+		in.ConditionExpression = aws.String(free.text)
+		maps.Copy(in.ExpressionAttributeNames, free.names)
 	}
 	return in, expires
 }
@@ -323,12 +325,8 @@ func (s *Store) reservation(c *counter, id string, now time.Time) (*dynamodb.Upd
 // a failure, the safe side.
 func (s *Store) giveBack(ctx context.Context, c *counter, id string) {
 	if it, ok := s.giveBackItem(c, id); ok {
-		u := it.Update
 		c.held = 0
-		_, _ = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression, ConditionExpression: u.ConditionExpression,
-			ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues,
-		})
+		_, _ = s.db.UpdateItem(ctx, updateItem(it.Update))
 	}
 }
 

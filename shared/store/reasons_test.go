@@ -20,6 +20,7 @@ import (
 // username are taken (profile: None; email claim and username claim:
 // ConditionalCheckFailed), and the signup must report both fields.
 func TestSignupReportsEveryTakenFieldDynamoDBNames(t *testing.T) {
+	t.Parallel()
 	env := apitest.New(t)
 	bothTaken := ddbfault.Answer(400, `{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException",`+
 		`"message":"Transaction cancelled, please refer cancellation reasons for specific reasons [None, ConditionalCheckFailed, ConditionalCheckFailed]",`+

@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/pufinid/pufinid-api/shared/apierror"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
 )
 
@@ -213,5 +212,3 @@ func unmarshalAll[T any](items []item) ([]T, error) {
 	}
 	return out, nil
 }
-
-var errNotFound = apierror.NotFoundErr

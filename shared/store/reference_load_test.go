@@ -30,6 +30,7 @@ func mustSave(t *testing.T, st *store.Store, ref pufinid.Reference) {
 }
 
 func TestSaveReferenceOverwritesByKey(t *testing.T) {
+	t.Parallel()
 	demo, err := fixtures.Demo()
 	if err != nil {
 		t.Fatal(err)
@@ -69,6 +70,7 @@ func TestSaveReferenceOverwritesByKey(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // a table of its own
 			env := apitest.New(t)
 			mustSave(t, env.Store, demo)
 			first := mustItems(t, env.Store)

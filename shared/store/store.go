@@ -3,13 +3,11 @@ package store
 import (
 	"context"
 	"errors"
-	"net/http"
 	"os"
 	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
@@ -30,15 +28,11 @@ type Options struct {
 	Table    string
 	Endpoint string // empty: AWS's endpoint for the region; else LocalStack, minidyn...
 	Region   string // empty: from the environment (AWS_REGION in Lambda)
-	// Static credentials for a local endpoint; with Endpoint set and none
-	// given, dummy ones are used since local stores do not check them.
-	AccessKey, SecretKey string
 	// Credentials replace the environment's (AWS_ACCESS_KEY_ID...) when
 	// there is no Endpoint: tools pass the SDK's default chain here.
 	Credentials aws.CredentialsProvider
 	MaxAttempts int              // SDK attempts per call; 0 keeps the SDK default (3)
 	Counter     *atomic.Int64    // if set, counts every DynamoDB request sent
-	HTTPClient  *http.Client     // optional
 	Now         func() time.Time // clock; time.Now if nil
 	// Getenv is where AWS_REGION and Lambda's credentials are read from;
 	// os.Getenv if nil.
@@ -66,12 +60,6 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		Credentials: o.Credentials,
 		MaxAttempts: o.MaxAttempts,
 	})
-	if o.HTTPClient != nil {
-		cfg.HTTPClient = o.HTTPClient
-	}
-	if o.AccessKey != "" {
-		cfg.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(o.AccessKey, o.SecretKey, ""))
-	}
 	client := dynamodb.NewFromConfig(cfg, func(do *dynamodb.Options) {
 		do.Retryer = newRetryer(o.MaxAttempts)
 		if o.Endpoint != "" {
@@ -127,12 +115,6 @@ func unavailable(err error) error {
 		return nil
 	}
 	return apierror.UnavailableErr(err)
-}
-
-// isConditionFailed reports a failed ConditionExpression on a single write.
-func isConditionFailed(err error) bool {
-	var ccf *types.ConditionalCheckFailedException
-	return errors.As(err, &ccf)
 }
 
 var (

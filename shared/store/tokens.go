@@ -50,18 +50,10 @@ func (s *Store) putRefreshToken(rt RefreshToken) types.TransactWriteItem {
 // token is never recorded for a deleted user. A missing user is a 404.
 func (s *Store) CreateRefreshToken(ctx context.Context, rt RefreshToken) error {
 	err := s.transact(ctx, []types.TransactWriteItem{
-		{ConditionCheck: &types.ConditionCheck{
-			TableName:                aws.String(s.table),
-			Key:                      userProfileKey(rt.UserID).av(),
-			ConditionExpression:      aws.String("attribute_exists(#pk)"),
-			ExpressionAttributeNames: map[string]string{"#pk": AttrPK},
-		}},
+		s.profileCheck(rt.UserID, profileExists()),
 		s.putRefreshToken(rt),
 	})
-	if reasons, ok := cancellationReasons(err); ok && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
-		return errNotFound()
-	}
-	return unavailable(err)
+	return onFailed(err, errNotFound())
 }
 
 // RefreshToken reads the record of a refresh token: one strongly consistent
@@ -98,10 +90,7 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, userID, jti string) erro
 			":rid": &types.AttributeValueMemberS{Value: rand.Text()},
 		},
 	})
-	if isConditionFailed(err) {
-		return errNotFound()
-	}
-	return unavailable(err)
+	return onFailed(err, errNotFound())
 }
 
 // RevokeAllRefreshTokens deletes every refresh token of a user (after a

@@ -28,6 +28,7 @@ func refreshToken(env *apitest.Env, userID, jti string, life time.Duration) stor
 }
 
 func TestRefreshTokenLifecycle(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := apitest.New(t)
 	mustCreateUser(t, env, "u1", "a@example.com", "alice", "h1")
@@ -64,6 +65,7 @@ func TestRefreshTokenLifecycle(t *testing.T) {
 }
 
 func TestRefreshTokenForMissingUserIsNotRecorded(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := apitest.New(t)
 	if err := env.Store.CreateRefreshToken(ctx, refreshToken(env, "ghost", "j", time.Hour)); !apierror.Is(err, apierror.NotFound) {
@@ -75,6 +77,7 @@ func TestRefreshTokenForMissingUserIsNotRecorded(t *testing.T) {
 }
 
 func TestExpiredRefreshTokenIsRefusedBeforeTTLDeletesIt(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := apitest.New(t)
 	mustCreateUser(t, env, "u1", "a@example.com", "alice", "h1")
@@ -92,6 +95,7 @@ func TestExpiredRefreshTokenIsRefusedBeforeTTLDeletesIt(t *testing.T) {
 }
 
 func TestRevokeAllRefreshTokensTouchesOnlyThatUsersTokens(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := apitest.New(t)
 	mustCreateUser(t, env, "u1", "a@example.com", "alice", "h1")
@@ -125,6 +129,7 @@ func TestRevokeAllRefreshTokensTouchesOnlyThatUsersTokens(t *testing.T) {
 }
 
 func TestLoginLookup(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := apitest.New(t)
 	mustCreateUser(t, env, "u1", "Alice@Example.com", "Alice", "h1")
@@ -159,6 +164,7 @@ func TestLoginLookup(t *testing.T) {
 }
 
 func TestLoginRacingAPasswordChangeRecordsNothing(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := apitest.New(t)
 	mustCreateUser(t, env, "u1", "a@example.com", "alice", "old-hash")
@@ -183,6 +189,7 @@ func TestLoginRacingAPasswordChangeRecordsNothing(t *testing.T) {
 }
 
 func TestTokenStoreOutageIs503(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := apitest.New(t)
 	mustCreateUser(t, env, "u1", "a@example.com", "alice", "h")

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -49,10 +48,10 @@ func (s *Store) CreateUser(ctx context.Context, u pufinid.User, accepted []pufin
 	if emailaddr.LegacyDiffers(u.Email) {
 		// Accounts made before the canonical form hold claims keyed by the
 		// lowercased address: one there takes the address too.
+		free := keyFree()
 		items = append(items, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
 			TableName: aws.String(s.table), Key: legacyEmailClaimKey(u.Email).av(),
-			ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
-			ExpressionAttributeNames: map[string]string{"#pk": AttrPK},
+			ConditionExpression: aws.String(free.text), ExpressionAttributeNames: free.names,
 		}})
 		fields = append(fields, "email")
 	}
@@ -70,25 +69,22 @@ func (s *Store) CreateUser(ctx context.Context, u pufinid.User, accepted []pufin
 	}
 	items = append(items, tx.items...)
 	err = s.transact(ctx, items)
-	if err == nil {
-		return nil
+	// Every taken field is named (DynamoDB reports each failed item), so
+	// one answer lists both a taken email and a taken username.
+	errs := apierror.FieldErrors{}
+	for _, i := range failedConditions(err) {
+		if i >= len(fields) {
+			continue
+		}
+		switch fields[i] {
+		case "email":
+			errs.Add("email", MsgEmailTaken)
+		case "username":
+			errs.Add("username", MsgUsernameTaken)
+		}
 	}
-	if reasons, ok := cancellationReasons(err); ok {
-		errs := apierror.FieldErrors{}
-		for i, r := range reasons {
-			if aws.ToString(r.Code) != "ConditionalCheckFailed" || i >= len(fields) {
-				continue
-			}
-			switch fields[i] {
-			case "email":
-				errs.Add("email", MsgEmailTaken)
-			case "username":
-				errs.Add("username", MsgUsernameTaken)
-			}
-		}
-		if e := errs.Err(); e != nil {
-			return e
-		}
+	if len(errs) > 0 {
+		return &apierror.Error{Code: apierror.Invalid, Fields: errs, Err: ErrTaken}
 	}
 	return unavailable(err)
 }
@@ -138,12 +134,7 @@ func (s *Store) Account(ctx context.Context, userID string) (pufinid.Account, er
 // the same transaction, so a deleted user leaves no orphan acceptance).
 func (s *Store) AcceptTerm(ctx context.Context, userID string, a pufinid.Acceptance) error {
 	err := s.transact(ctx, []types.TransactWriteItem{
-		{ConditionCheck: &types.ConditionCheck{
-			TableName:                aws.String(s.table),
-			Key:                      userProfileKey(userID).av(),
-			ConditionExpression:      aws.String("attribute_exists(#pk)"),
-			ExpressionAttributeNames: map[string]string{"#pk": AttrPK},
-		}},
+		s.profileCheck(userID, profileExists()),
 		{Put: &types.Put{
 			TableName: aws.String(s.table),
 			Item:      mustMarshal(acceptanceKey(userID, a.Slug), a),
@@ -154,24 +145,26 @@ func (s *Store) AcceptTerm(ctx context.Context, userID string, a pufinid.Accepta
 			ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.Itoa(a.VersionNumber)}},
 		}},
 	})
-	if reasons, ok := cancellationReasons(err); ok {
-		switch {
-		case aws.ToString(reasons[0].Code) == "ConditionalCheckFailed":
-			return errNotFound()
-		case len(reasons) > 1 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed":
-			return nil // a newer version is already accepted
-		}
-	}
-	return unavailable(err)
+	return onFailed(err,
+		errNotFound(),
+		nil, // a newer version is accepted already
+	)
+}
+
+// keyFree is the condition of a write that must not replace an item: none
+// has the key yet.
+func keyFree() expr {
+	return expr{text: "attribute_not_exists(#pk)", names: map[string]string{"#pk": AttrPK}}
 }
 
 // putNew is a Put that fails if the key exists.
 func (s *Store) putNew(it item) types.TransactWriteItem {
+	free := keyFree()
 	return types.TransactWriteItem{Put: &types.Put{
 		TableName:                aws.String(s.table),
 		Item:                     it,
-		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
-		ExpressionAttributeNames: map[string]string{"#pk": AttrPK},
+		ConditionExpression:      aws.String(free.text),
+		ExpressionAttributeNames: free.names,
 	}}
 }
 
@@ -182,20 +175,6 @@ func mustMarshal(k key, v any) item {
 	}
 	return it
 }
-
-// cancellationReasons returns a cancelled transaction's per-item reasons.
-func cancellationReasons(err error) ([]types.CancellationReason, bool) {
-	var tce *types.TransactionCanceledException
-	if errors.As(err, &tce) && len(tce.CancellationReasons) > 0 {
-		return tce.CancellationReasons, true
-	}
-	return nil, false
-}
-
-// ErrUserChanged is returned by writes conditioned on what the caller read
-// (the password hash): the user was deleted or changed their password in
-// between, and nothing was written.
-var ErrUserChanged = errors.New("store: the user changed or no longer exists")
 
 // EmailOwner is the account that holds an email address: its id, and the
 // address as the account stores it, which is the only one to send mail to
@@ -267,36 +246,22 @@ func emailClaimKeys(email string) []key {
 	return keys
 }
 
-// ProfileField names a profile field that updates may set.
-type ProfileField string
-
-// The fields a user may change about themselves.
-const (
-	FieldFirstName ProfileField = "first_name"
-	FieldLastName  ProfileField = "last_name"
-	FieldPhone     ProfileField = "phone"
-	FieldPostcode  ProfileField = "postcode"
-	FieldCountry   ProfileField = "country"
-	FieldGender    ProfileField = "gender"
-	FieldAge       ProfileField = "age"
-)
-
-var profileFields = []ProfileField{FieldFirstName, FieldLastName, FieldPhone, FieldPostcode, FieldCountry, FieldGender, FieldAge}
-
-// UpdateProfile sets the fields in set (a nil value stores null) on
-// userID's profile, on condition that the profile exists: one UpdateItem.
-// A missing user is a 404 and nothing is written (no half-created profile).
-func (s *Store) UpdateProfile(ctx context.Context, userID string, set map[ProfileField]*string) error {
-	names := map[string]string{"#pk": AttrPK}
+// UpdateProfile sets the fields in set, keyed by their
+// pufinid.ProfileField name (a nil value stores null), on userID's
+// profile, on condition that the profile exists: one UpdateItem. A missing
+// user is a 404 and nothing is written (no half-created profile); a name
+// that is no profile field's is refused, so no other attribute can be set.
+func (s *Store) UpdateProfile(ctx context.Context, userID string, set map[string]*string) error {
+	names := map[string]string{}
 	vals := map[string]types.AttributeValue{}
 	var sets []string
-	for i, f := range profileFields { // a fixed order keeps the expression stable
-		v, ok := set[f]
+	for i, f := range pufinid.ProfileFields { // a fixed order keeps the expression stable
+		v, ok := set[f.Name]
 		if !ok {
 			continue
 		}
 		n, p := fmt.Sprintf("#f%d", i), fmt.Sprintf(":v%d", i)
-		names[n] = string(f)
+		names[n] = f.Name
 		if v == nil {
 			vals[p] = &types.AttributeValueMemberNULL{Value: true}
 		} else {
@@ -310,18 +275,9 @@ func (s *Store) UpdateProfile(ctx context.Context, userID string, set map[Profil
 	if len(sets) == 0 {
 		return nil
 	}
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.table),
-		Key:                       userProfileKey(userID).av(),
-		UpdateExpression:          aws.String("SET " + strings.Join(sets, ", ")),
-		ConditionExpression:       aws.String("attribute_exists(#pk)"),
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: vals,
-	})
-	if isConditionFailed(err) {
-		return errNotFound()
-	}
-	return unavailable(err)
+	update := expr{text: "SET " + strings.Join(sets, ", "), names: names, values: vals}
+	_, err := s.db.UpdateItem(ctx, updateItem(s.profileUpdate(userID, update, profileExists())))
+	return onFailed(err, errNotFound())
 }
 
 // ChangePassword replaces userID's password hash oldHash by newHash: one
@@ -343,10 +299,7 @@ func (s *Store) ChangePassword(ctx context.Context, userID, oldHash, newHash str
 			":old": &types.AttributeValueMemberS{Value: oldHash},
 		},
 	})
-	if isConditionFailed(err) {
-		return ErrUserChanged
-	}
-	return unavailable(err)
+	return onFailed(err, ErrUserChanged)
 }
 
 // maxTransactItems is DynamoDB's limit on items in one transaction.
@@ -433,10 +386,7 @@ func (s *Store) DeleteUser(ctx context.Context, u pufinid.User) error {
 		tx = append(tx, types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: k.av()}})
 	}
 	err = s.transact(ctx, tx)
-	if reasons, ok := cancellationReasons(err); ok && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
-		return ErrUserChanged
-	}
-	return unavailable(err)
+	return onFailed(err, ErrUserChanged)
 }
 
 // AccountAndTerms reads a user's account and every version of every term.

@@ -32,8 +32,10 @@ func emailToken(hash string, expires time.Time) store.EmailToken {
 }
 
 func TestDeleteUserRemovesEverythingOfTheUserAndNothingElse(t *testing.T) {
+	t.Parallel()
 	for _, tokens := range []int{3, 130} { // 130: past one transaction's 100 items
 		t.Run(fmt.Sprintf("%d refresh tokens", tokens), func(t *testing.T) {
+			t.Parallel() // a table of its own
 			ctx := context.Background()
 			env := apitest.New(t)
 			now := env.Clock.Now()
@@ -42,7 +44,7 @@ func TestDeleteUserRemovesEverythingOfTheUserAndNothingElse(t *testing.T) {
 			if err := env.Store.CreateUser(ctx, u, acc, store.WithEmailToken(store.PurposeConfirm, emailToken("c", now.Add(time.Hour)))); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := env.Store.IssueEmailToken(ctx, u.ID, store.PurposeReset, emailToken("r", now.Add(time.Hour))); err != nil {
+			if err := env.Store.IssueEmailToken(ctx, u.ID, store.PurposeReset, emailToken("r", now.Add(time.Hour))); err != nil {
 				t.Fatal(err)
 			}
 			for i := range tokens {
@@ -78,6 +80,7 @@ func TestDeleteUserRemovesEverythingOfTheUserAndNothingElse(t *testing.T) {
 }
 
 func TestDeleteUserIsConditionalOnThePasswordChecked(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := apitest.New(t)
 	u := mustCreateUser(t, env, "u1", "a@example.com", "alice", "h1")
@@ -99,9 +102,10 @@ func TestDeleteUserIsConditionalOnThePasswordChecked(t *testing.T) {
 }
 
 func TestUpdateProfileOfAMissingUserWritesNothing(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := apitest.New(t)
-	err := env.Store.UpdateProfile(ctx, "ghost", map[store.ProfileField]*string{store.FieldPhone: new("123")})
+	err := env.Store.UpdateProfile(ctx, "ghost", map[string]*string{"phone": new("123")})
 	if !apierror.Is(err, apierror.NotFound) {
 		t.Fatalf("update of a missing user: %v, want 404", err)
 	}
@@ -111,6 +115,7 @@ func TestUpdateProfileOfAMissingUserWritesNothing(t *testing.T) {
 }
 
 func TestEmailTokens(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := apitest.New(t)
 	now := env.Clock.Now()
@@ -124,7 +129,11 @@ func TestEmailTokens(t *testing.T) {
 	}
 	issue := func(p store.EmailPurpose, user, hash string, wantIssued bool) func() error {
 		return func() error {
-			issued, err := env.Store.IssueEmailToken(ctx, user, p, emailToken(hash, later))
+			err := env.Store.IssueEmailToken(ctx, user, p, emailToken(hash, later))
+			issued := err == nil
+			if errors.Is(err, store.ErrNotIssued) {
+				err = nil
+			}
 			if err == nil && issued != wantIssued {
 				return fmt.Errorf("issued %v, want %v", issued, wantIssued)
 			}
@@ -164,11 +173,12 @@ func TestEmailTokens(t *testing.T) {
 }
 
 func TestParallelUsesOfOneEmailTokenSucceedOnce(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := apitest.New(t)
 	now := env.Clock.Now()
 	u := mustCreateUser(t, env, "u1", "a@example.com", "alice", "h1")
-	if _, err := env.Store.IssueEmailToken(ctx, u.ID, store.PurposeConfirm, emailToken("t", now.Add(time.Hour))); err != nil {
+	if err := env.Store.IssueEmailToken(ctx, u.ID, store.PurposeConfirm, emailToken("t", now.Add(time.Hour))); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -192,6 +202,7 @@ func TestParallelUsesOfOneEmailTokenSucceedOnce(t *testing.T) {
 }
 
 func TestAllowEmail(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := apitest.New(t)
 	start := env.Clock.Now()
@@ -248,8 +259,10 @@ func TestAllowEmail(t *testing.T) {
 }
 
 func TestParallelEmailsToOneAddressAllowOne(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"fresh address", "window in progress"} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel() // a table of its own
 			ctx := context.Background()
 			env := apitest.New(t)
 			now := env.Clock.Now()
@@ -278,6 +291,7 @@ func TestParallelEmailsToOneAddressAllowOne(t *testing.T) {
 }
 
 func TestEmailWritesUnderOutageAre503(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := apitest.New(t)
 	mustCreateUser(t, env, "u1", "a@example.com", "alice", "h1")
@@ -289,13 +303,12 @@ func TestEmailWritesUnderOutageAre503(t *testing.T) {
 			return err
 		},
 		"issue": func() error {
-			_, err := env.Store.IssueEmailToken(ctx, "u1", store.PurposeReset, emailToken("x", now))
-			return err
+			return env.Store.IssueEmailToken(ctx, "u1", store.PurposeReset, emailToken("x", now))
 		},
 		"confirm": func() error { return env.Store.ConfirmEmail(ctx, "u1", "x", now) },
 		"delete":  func() error { return env.Store.DeleteUser(ctx, pufinid.User{ID: "u1", Email: "a@example.com"}) },
 		"update": func() error {
-			return env.Store.UpdateProfile(ctx, "u1", map[store.ProfileField]*string{store.FieldAge: nil})
+			return env.Store.UpdateProfile(ctx, "u1", map[string]*string{"age": nil})
 		},
 		"lookup": func() error { _, _, err := env.Store.EmailOwner(ctx, "a@example.com"); return err },
 	}

@@ -19,7 +19,6 @@ const (
 	MsgBlank     = "This field may not be blank."
 	MsgNotString = "Not a valid string."
 	MsgEmail     = "Enter a valid email address."
-	MsgBool      = "Must be a valid boolean."
 )
 
 // Input is a decoded JSON object whose fields are read one by one, each
@@ -28,11 +27,6 @@ const (
 type Input struct {
 	raw  map[string]json.RawMessage
 	Errs apierror.FieldErrors
-}
-
-// NewInput wraps an already decoded object (used by tests and fuzzers).
-func NewInput(raw map[string]json.RawMessage) *Input {
-	return &Input{raw: raw, Errs: apierror.FieldErrors{}}
 }
 
 // Err returns the collected field errors, or nil.

@@ -13,6 +13,7 @@ import (
 // Bodies are written as DRF writes them: one line, no trailing newline,
 // &, < and > left as they are, detail before code.
 func TestJSONBodies(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name   string
 		write  func(http.ResponseWriter, *http.Request)

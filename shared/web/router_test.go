@@ -12,6 +12,7 @@ import (
 // group's does: ServeMux alone cannot hold both with a method-less 405
 // pattern, so the router dispatches methods itself.
 func TestRouterDispatchesMethodsBesideAPathParameter(t *testing.T) {
+	t.Parallel()
 	r := web.NewRouter()
 	answer := func(name string) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -50,6 +51,7 @@ func TestRouterDispatchesMethodsBesideAPathParameter(t *testing.T) {
 }
 
 func TestRouterRefusesARouteTwice(t *testing.T) {
+	t.Parallel()
 	r := web.NewRouter()
 	r.Handle(http.MethodGet, "/v1/x", http.NotFoundHandler())
 	defer func() {

@@ -72,6 +72,7 @@ const (
 )
 
 func TestOverlays(t *testing.T) {
+	t.Parallel()
 	_, c := setup(t)
 	cases := []struct {
 		name, query string
@@ -135,6 +136,7 @@ func assertJSON(t *testing.T, got []byte, want string) {
 }
 
 func TestErrors(t *testing.T) {
+	t.Parallel()
 	_, c := setup(t)
 	required := `{"o":["This field is required."]}`
 	notFound := `{"detail":"Not found."}`
@@ -164,6 +166,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestWrongMethodIs405(t *testing.T) {
+	t.Parallel()
 	_, c := setup(t)
 	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodDelete} {
 		resp := c.Do(m, "/v1/apps-profile/?o=acme", map[string]string{})
@@ -177,6 +180,7 @@ func TestWrongMethodIs405(t *testing.T) {
 }
 
 func TestOutageIs503(t *testing.T) {
+	t.Parallel()
 	env, c := setup(t)
 	defer env.Outage()()
 	for _, q := range []string{"o=acme", "o=acme&g=retail&id=qr-1", "o=nobody"} {
@@ -188,6 +192,7 @@ func TestOutageIs503(t *testing.T) {
 }
 
 func TestOneDynamoDBRequestPerRead(t *testing.T) {
+	t.Parallel()
 	env, c := setup(t)
 	cases := []struct {
 		query  string
@@ -217,6 +222,7 @@ func TestOneDynamoDBRequestPerRead(t *testing.T) {
 // answered without asking DynamoDB (the embedded store has no such limit,
 // hence the request count).
 func TestRefusedQueriesSendNoDynamoDBRequest(t *testing.T) {
+	t.Parallel()
 	env, c := setup(t)
 	cases := []struct {
 		name, query string

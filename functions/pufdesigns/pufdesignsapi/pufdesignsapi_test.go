@@ -80,6 +80,7 @@ func names(ds []pufinid.PufDesign) string {
 }
 
 func TestListShowsOnlyTheCallersOrganizationByNameThenID(t *testing.T) {
+	t.Parallel()
 	f := setup(t, append(sample, design(4, orgA, "Alpha")))
 	cases := []struct {
 		name, token, want string
@@ -111,6 +112,7 @@ func TestListShowsOnlyTheCallersOrganizationByNameThenID(t *testing.T) {
 }
 
 func TestListOfAnOrganizationWithoutDesignsIsAnEmptyPage(t *testing.T) {
+	t.Parallel()
 	f := setup(t, sample[:3])
 	resp := f.c.Do(http.MethodGet, "/v1/puf-designs", nil, apitest.Bearer(f.tokenB))
 	if resp.Status != http.StatusOK || string(resp.Body) != `{"count":0,"next":null,"previous":null,"results":[]}` {
@@ -119,6 +121,7 @@ func TestListOfAnOrganizationWithoutDesignsIsAnEmptyPage(t *testing.T) {
 }
 
 func TestListPages(t *testing.T) {
+	t.Parallel()
 	var designs []pufinid.PufDesign
 	for i := 1; i <= 45; i++ {
 		designs = append(designs, design(i, orgA, fmt.Sprintf("d%02d", i)))
@@ -172,6 +175,7 @@ func deref(s *string) string {
 }
 
 func TestGetDesign(t *testing.T) {
+	t.Parallel()
 	f := setup(t, sample)
 	cases := []struct {
 		name, path, token string
@@ -213,6 +217,7 @@ func TestGetDesign(t *testing.T) {
 }
 
 func TestTokenRequired(t *testing.T) {
+	t.Parallel()
 	f := setup(t, sample)
 	refresh, _, err := f.env.Tokens.Mint(token.Refresh, userA, time.Hour)
 	if err != nil {
@@ -269,6 +274,7 @@ func TestTokenRequired(t *testing.T) {
 }
 
 func TestWrongMethodIs405(t *testing.T) {
+	t.Parallel()
 	f := setup(t, sample)
 	for _, p := range []string{"/v1/puf-designs/", "/v1/puf-designs/" + designID(1)} {
 		resp := f.c.Do(http.MethodPost, p, map[string]string{}, apitest.Bearer(f.tokenA))
@@ -282,6 +288,7 @@ func TestWrongMethodIs405(t *testing.T) {
 }
 
 func TestOutageIs503(t *testing.T) {
+	t.Parallel()
 	f := setup(t, sample)
 	defer f.env.Outage()()
 	for _, p := range []string{"/v1/puf-designs/", "/v1/puf-designs/" + designID(1) + "/"} {
@@ -293,6 +300,7 @@ func TestOutageIs503(t *testing.T) {
 }
 
 func TestTwoDynamoDBRequestsPerRead(t *testing.T) {
+	t.Parallel()
 	f := setup(t, sample)
 	cases := []struct {
 		name, path string

@@ -85,6 +85,7 @@ func summary(t testing.TB, resp *apitest.Response) string {
 }
 
 func TestListByCaller(t *testing.T) {
+	t.Parallel()
 	env, c := setup(t)
 	none := mustUser(t, env, "u-none")
 	privacy := mustUser(t, env, "u-privacy", accepted("privacy", 2))
@@ -122,6 +123,7 @@ func TestListByCaller(t *testing.T) {
 }
 
 func TestListBodyIsTheTermsFields(t *testing.T) {
+	t.Parallel()
 	_, c := setup(t)
 	resp := c.Do(http.MethodGet, "/v1/terms/", nil)
 	want := `[{"name":"Privacy policy","slug":"privacy","version_number":2,"text":"p2","info":"i2","date_active":"2025-05-01T00:00:00Z"},` +
@@ -132,6 +134,7 @@ func TestListBodyIsTheTermsFields(t *testing.T) {
 }
 
 func TestListWithoutTerms(t *testing.T) {
+	t.Parallel()
 	env := apitest.New(t)
 	d := termsapi.Deps{Store: env.Store, Tokens: env.Tokens, Now: env.Clock.Now, Log: env.Log}
 	c := env.Client(termsapi.New(d), termsapi.Routes(d).Routes())
@@ -146,6 +149,7 @@ func TestListWithoutTerms(t *testing.T) {
 }
 
 func TestGetBySlug(t *testing.T) {
+	t.Parallel()
 	_, c := setup(t)
 	cases := []struct {
 		name, path string
@@ -183,6 +187,7 @@ func TestGetBySlug(t *testing.T) {
 }
 
 func TestGetBySlugIgnoresTheToken(t *testing.T) {
+	t.Parallel()
 	_, c := setup(t)
 	if resp := c.Do(http.MethodGet, "/v1/terms/tos/", nil, apitest.Bearer("garbage")); resp.Status != 200 {
 		t.Fatalf("%d %s", resp.Status, resp.Body)
@@ -204,6 +209,7 @@ func acceptances(t testing.TB, env *apitest.Env, userID string) string {
 }
 
 func TestAcceptFlowThroughANewVersion(t *testing.T) {
+	t.Parallel()
 	env, c := setup(t)
 	mustUser(t, env, "u1")
 	// The clock moves by more than a token's lifetime: mint one per request.
@@ -268,6 +274,7 @@ func TestAcceptFlowThroughANewVersion(t *testing.T) {
 }
 
 func TestAcceptAgainMovesAcceptedAt(t *testing.T) {
+	t.Parallel()
 	env, c := setup(t)
 	tok := mustUser(t, env, "u1", accepted("tos", 1))
 	resp := c.Do(http.MethodPost, "/v1/terms/tos/accept", nil, apitest.Bearer(tok))
@@ -284,6 +291,7 @@ func TestAcceptAgainMovesAcceptedAt(t *testing.T) {
 }
 
 func TestAcceptBody(t *testing.T) {
+	t.Parallel()
 	big := `{"x":"` + strings.Repeat("a", 64<<10) + `"}`
 	cases := []struct {
 		name   string
@@ -304,6 +312,7 @@ func TestAcceptBody(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each case has a table of its own
 			env, c := setup(t)
 			tok := mustUser(t, env, "u1")
 			resp := c.Do(http.MethodPost, "/v1/terms/privacy/accept/", tc.body, apitest.Bearer(tok))
@@ -325,6 +334,7 @@ func TestAcceptBody(t *testing.T) {
 }
 
 func TestAcceptWithoutCurrentVersionIs404(t *testing.T) {
+	t.Parallel()
 	env, c := setup(t)
 	tok := mustUser(t, env, "u1")
 	for _, slug := range []string{"cookies", "nope"} {
@@ -339,6 +349,7 @@ func TestAcceptWithoutCurrentVersionIs404(t *testing.T) {
 }
 
 func TestBadTokensAre403(t *testing.T) {
+	t.Parallel()
 	env, c := setup(t)
 	mustUser(t, env, "u1")
 	mint := func(typ token.Type, user string, life time.Duration) string {
@@ -392,6 +403,7 @@ func TestBadTokensAre403(t *testing.T) {
 }
 
 func TestAcceptWithoutTokenIs403(t *testing.T) {
+	t.Parallel()
 	_, c := setup(t)
 	resp := c.Do(http.MethodPost, "/v1/terms/privacy/accept/", nil)
 	if resp.Status != 403 || string(resp.Body) != `{"detail":"Authentication credentials were not provided."}` {
@@ -400,6 +412,7 @@ func TestAcceptWithoutTokenIs403(t *testing.T) {
 }
 
 func TestWrongMethodIs405(t *testing.T) {
+	t.Parallel()
 	_, c := setup(t)
 	cases := []struct{ method, path, allow string }{
 		{http.MethodPost, "/v1/terms/", "GET, HEAD"},
@@ -419,6 +432,7 @@ func TestWrongMethodIs405(t *testing.T) {
 }
 
 func TestOutageIs503(t *testing.T) {
+	t.Parallel()
 	env, c := setup(t)
 	tok := mustUser(t, env, "u1")
 	defer env.Outage()()
@@ -451,6 +465,7 @@ func TestOutageIs503(t *testing.T) {
 // behind; the outage here meets the transaction itself, which the HTTP
 // outage test cannot reach since the terms read fails first.
 func TestAcceptStoreErrorsMapToTheContract(t *testing.T) {
+	t.Parallel()
 	env, _ := setup(t)
 	mustUser(t, env, "u1")
 	err := env.Store.AcceptTerm(context.Background(), "ghost", accepted("tos", 1))
@@ -469,6 +484,7 @@ func TestAcceptStoreErrorsMapToTheContract(t *testing.T) {
 }
 
 func TestDynamoDBRequestsPerCall(t *testing.T) {
+	t.Parallel()
 	env, c := setup(t)
 	tok := mustUser(t, env, "u1", accepted("tos", 1))
 	cases := []struct {

@@ -14,16 +14,10 @@ import (
 
 	"github.com/pufinid/pufinid-api/shared/apierror"
 	"github.com/pufinid/pufinid-api/shared/password"
+	"github.com/pufinid/pufinid-api/shared/pufinid"
 	"github.com/pufinid/pufinid-api/shared/store"
 	"github.com/pufinid/pufinid-api/shared/token"
 	"github.com/pufinid/pufinid-api/shared/web"
-)
-
-// Token lifetimes of a user whose organization sets none (simplejwt's
-// defaults as the seed shows them).
-const (
-	DefaultAccessLifetime  = 300 * time.Second
-	DefaultRefreshLifetime = 86400 * time.Second
 )
 
 // MsgNoAccount is simplejwt's answer to wrong credentials, whatever was wrong.
@@ -99,8 +93,8 @@ func handleObtain(d Deps) http.Handler {
 		}
 
 		u := attempt.User
-		accessLife := lifetime(u.AccessTokenLifetime, DefaultAccessLifetime)
-		refreshLife := lifetime(u.RefreshTokenLifetime, DefaultRefreshLifetime)
+		life := u.Lifetimes()
+		accessLife, refreshLife := life.Access, life.Refresh
 		access, _, err := d.Tokens.Mint(token.Access, u.ID, accessLife)
 		if err != nil {
 			web.Error(w, r, err)
@@ -154,14 +148,6 @@ func checkPassword(log *slog.Logger, a *store.LoginAttempt, pw string) (ok, reha
 	return ok, rehash
 }
 
-// lifetime is an organization's lifetime in seconds, or def when unset.
-func lifetime(secs int, def time.Duration) time.Duration {
-	if secs <= 0 {
-		return def
-	}
-	return time.Duration(secs) * time.Second
-}
-
 type refreshResponse struct {
 	Access          string `json:"access"`
 	AccessExpiresIn int64  `json:"access_expires_in"`
@@ -175,10 +161,8 @@ func handleRefresh(d Deps) http.Handler {
 		if !ok {
 			return
 		}
-		life := rt.AccessLifetime
-		if life <= 0 {
-			life = DefaultAccessLifetime
-		}
+		// A record without its access lifetime mints with the default.
+		life := pufinid.Lifetimes{Access: rt.AccessLifetime}.WithDefaults().Access
 		access, _, err := d.Tokens.Mint(token.Access, rt.UserID, life)
 		if err != nil {
 			web.Error(w, r, err)
@@ -226,7 +210,7 @@ func readToken(w http.ResponseWriter, r *http.Request, field string) (string, bo
 
 // tokenErr turns "no such live token" into simplejwt's 401; outages stay 503.
 func tokenErr(err error) error {
-	if apierror.Is(err, apierror.NotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return apierror.TokenInvalid()
 	}
 	return err

@@ -97,6 +97,7 @@ func mustLogin(t testing.TB, c *apitest.Client, login string) pair {
 }
 
 func TestObtain(t *testing.T) {
+	t.Parallel()
 	env, c := setup(t)
 	mustUser(t, env, "alice")
 	tests := []struct {
@@ -163,6 +164,7 @@ func assertClaims(t *testing.T, env *apitest.Env, s string, typ token.Type, sub 
 }
 
 func TestDefaultLifetimesWhenTheOrganizationSetsNone(t *testing.T) {
+	t.Parallel()
 	env, c := setup(t)
 	mustUser(t, env, "alice", lifetimes(0, 0))
 	p := mustLogin(t, c, "alice")
@@ -172,6 +174,7 @@ func TestDefaultLifetimesWhenTheOrganizationSetsNone(t *testing.T) {
 }
 
 func TestOrganizationLifetimesApplyToLoginAndRefresh(t *testing.T) {
+	t.Parallel()
 	env, c := setup(t)
 	mustUser(t, env, "alice", lifetimes(60, 600))
 	mustUser(t, env, "bob", lifetimes(3600, 7*86400))
@@ -201,6 +204,7 @@ func TestOrganizationLifetimesApplyToLoginAndRefresh(t *testing.T) {
 }
 
 func TestRefreshKeepsTheRefreshTokensOwnExpiry(t *testing.T) {
+	t.Parallel()
 	env, c := setup(t)
 	mustUser(t, env, "alice", lifetimes(60, 600))
 	p := mustLogin(t, c, "alice")
@@ -229,6 +233,7 @@ func TestRefreshKeepsTheRefreshTokensOwnExpiry(t *testing.T) {
 }
 
 func TestRevocationIsSeenAtOnce(t *testing.T) {
+	t.Parallel()
 	env, c := setup(t)
 	mustUser(t, env, "alice")
 	p := mustLogin(t, c, "alice")
@@ -257,6 +262,7 @@ func TestRevocationIsSeenAtOnce(t *testing.T) {
 }
 
 func TestParallelRevokesSucceedOnce(t *testing.T) {
+	t.Parallel()
 	env, c := setup(t)
 	mustUser(t, env, "alice")
 	p := mustLogin(t, c, "alice")
@@ -280,6 +286,7 @@ func TestParallelRevokesSucceedOnce(t *testing.T) {
 }
 
 func TestPasswordChangeRevokesEveryRefreshToken(t *testing.T) {
+	t.Parallel()
 	env, c := setup(t)
 	mustUser(t, env, "alice")
 	a, b := mustLogin(t, c, "alice"), mustLogin(t, c, "alice")
@@ -351,6 +358,7 @@ func forgeries(t *testing.T, env *apitest.Env, genuine string) map[string]string
 }
 
 func TestForgedTokensAreRefused(t *testing.T) {
+	t.Parallel()
 	env, c := setup(t)
 	mustUser(t, env, "alice")
 	p := mustLogin(t, c, "alice")
@@ -382,6 +390,7 @@ func TestForgedTokensAreRefused(t *testing.T) {
 }
 
 func TestTokensOfTheWrongTypeAreRefused(t *testing.T) {
+	t.Parallel()
 	env, c := setup(t)
 	mustUser(t, env, "alice")
 	p := mustLogin(t, c, "alice")
@@ -400,6 +409,7 @@ func TestTokensOfTheWrongTypeAreRefused(t *testing.T) {
 }
 
 func TestExpiredTokensAreRefused(t *testing.T) {
+	t.Parallel()
 	env, c := setup(t)
 	mustUser(t, env, "alice", lifetimes(60, 600))
 	p := mustLogin(t, c, "alice")
@@ -423,6 +433,7 @@ func TestExpiredTokensAreRefused(t *testing.T) {
 }
 
 func TestDeletedAccountsTokensFail(t *testing.T) {
+	t.Parallel()
 	env, c := setup(t)
 	u := mustUser(t, env, "alice")
 	p := mustLogin(t, c, "alice")
@@ -438,6 +449,7 @@ func TestDeletedAccountsTokensFail(t *testing.T) {
 }
 
 func TestTokenFieldErrors(t *testing.T) {
+	t.Parallel()
 	_, c := setup(t)
 	tests := []struct{ path, body, want string }{
 		{"/v1/token/refresh/", `{}`, `{"refresh":["This field is required."]}`},
@@ -465,6 +477,7 @@ func TestTokenFieldErrors(t *testing.T) {
 }
 
 func TestPathsWorkWithoutTrailingSlash(t *testing.T) {
+	t.Parallel()
 	env, c := setup(t)
 	mustUser(t, env, "alice")
 	p := mustLogin(t, c, "alice")
@@ -488,6 +501,7 @@ func TestPathsWorkWithoutTrailingSlash(t *testing.T) {
 }
 
 func TestFailedLoginsThrottleTheAccount(t *testing.T) {
+	t.Parallel()
 	env, c := setup(t)
 	mustUser(t, env, "alice")
 	mustUser(t, env, "bob")
@@ -528,6 +542,7 @@ func TestFailedLoginsThrottleTheAccount(t *testing.T) {
 // (they age out with their window), so it buys an attacker who guesses in
 // parallel no more wrong guesses; the right one itself is not counted.
 func TestASuccessfulLoginDoesNotWipeTheSourcesFailures(t *testing.T) {
+	t.Parallel()
 	env, c := setup(t)
 	mustUser(t, env, "alice")
 	wrong := map[string]string{"username": "alice", "password": "nope"}
@@ -547,6 +562,7 @@ func TestASuccessfulLoginDoesNotWipeTheSourcesFailures(t *testing.T) {
 }
 
 func TestUnknownAccountsAnswerLikeKnownOnes(t *testing.T) {
+	t.Parallel()
 	env, c := setup(t)
 	mustUser(t, env, "alice")
 	for _, login := range []string{"alice", "nobody"} {
@@ -572,6 +588,7 @@ func TestUnknownAccountsAnswerLikeKnownOnes(t *testing.T) {
 // to retry in a second, and then log in, as the first ones gave theirs
 // back.
 func TestParallelRightPasswordsFromOneSourceAllLogIn(t *testing.T) {
+	t.Parallel()
 	env, c := setup(t)
 	mustUser(t, env, "alice")
 	var (
@@ -602,6 +619,7 @@ func TestParallelRightPasswordsFromOneSourceAllLogIn(t *testing.T) {
 }
 
 func TestFailedLoginsThrottleTheSourceIP(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("50 password checks")
 	}
@@ -634,6 +652,7 @@ func weakHash(p string) string {
 }
 
 func TestLoginUpgradesAWeakHash(t *testing.T) {
+	t.Parallel()
 	env, c := setup(t)
 	mustUser(t, env, "alice", withHash(weakHash(pw)))
 	before := env.Requests.Load()
@@ -655,6 +674,7 @@ func TestLoginUpgradesAWeakHash(t *testing.T) {
 }
 
 func TestDynamoDBRequestsPerCall(t *testing.T) {
+	t.Parallel()
 	env, c := setup(t)
 	mustUser(t, env, "alice")
 	p := mustLogin(t, c, "alice")
@@ -690,6 +710,7 @@ func TestDynamoDBRequestsPerCall(t *testing.T) {
 }
 
 func TestOutageIs503(t *testing.T) {
+	t.Parallel()
 	env, c := setup(t)
 	mustUser(t, env, "alice")
 	p := mustLogin(t, c, "alice")
@@ -716,6 +737,7 @@ func TestOutageIs503(t *testing.T) {
 }
 
 func TestLoginDuringAnOutageCountsNothing(t *testing.T) {
+	t.Parallel()
 	env, c := setup(t)
 	mustUser(t, env, "alice")
 	recover := env.Outage()

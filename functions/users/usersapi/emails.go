@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -22,12 +23,33 @@ import (
 )
 
 // Email tokens: 256 random bits, sent base64url (43 characters), stored
-// only as their SHA-256, single use, and short-lived.
-const (
-	tokenBytes      = 32
-	confirmLifetime = 72 * time.Hour
-	resetLifetime   = time.Hour
-)
+// only as their SHA-256, single use, and short-lived (emailLifetime).
+const tokenBytes = 32
+
+// emailLifetime is how long a token for p works: what the store is told
+// to enforce, and what the email says.
+func emailLifetime(p store.EmailPurpose) time.Duration {
+	if p == store.PurposeReset {
+		return pufinid.DefaultLifetimes.ResetPassword
+	}
+	return pufinid.DefaultLifetimes.ConfirmEmail
+}
+
+// inWords says d for the reader of an email: "72 hours", "1 hour", "90
+// minutes", in the largest unit that divides it.
+func inWords(d time.Duration) string {
+	n, unit := int64(d/time.Second), "second"
+	switch {
+	case d%time.Hour == 0:
+		n, unit = int64(d/time.Hour), "hour"
+	case d%time.Minute == 0:
+		n, unit = int64(d/time.Minute), "minute"
+	}
+	if n != 1 {
+		unit += "s"
+	}
+	return fmt.Sprintf("%d %s", n, unit)
+}
 
 // Messages of the email routes. The send routes answer the same detail
 // whatever happened, so it cannot tell who has an account.
@@ -41,17 +63,13 @@ const (
 
 // newEmailToken makes a token for p: the secret for the email and what
 // the store keeps of it.
-func (h *handler) newEmailToken(p store.EmailPurpose) (string, store.EmailToken, error) {
+func (d *deps) newEmailToken(p store.EmailPurpose) (string, store.EmailToken, error) {
 	b := make([]byte, tokenBytes)
-	if _, err := io.ReadFull(h.Rand, b); err != nil {
+	if _, err := io.ReadFull(d.Rand, b); err != nil {
 		return "", store.EmailToken{}, fmt.Errorf("email token: %w", err)
 	}
 	secret := base64.RawURLEncoding.EncodeToString(b)
-	life := confirmLifetime
-	if p == store.PurposeReset {
-		life = resetLifetime
-	}
-	return secret, store.EmailToken{Hash: hashToken(secret), ExpiresAt: h.Now().Add(life).Unix()}, nil
+	return secret, store.EmailToken{Hash: hashToken(secret), ExpiresAt: d.Now().Add(emailLifetime(p)).Unix()}, nil
 }
 
 func hashToken(secret string) string {
@@ -74,8 +92,8 @@ func tokenMatches(t store.EmailToken, secret string, now time.Time) bool {
 // its token for p. ok is false when the token cannot be used, including
 // when no account has the address, which the answer must not tell apart.
 // Two DynamoDB requests (the email claim, then the profile with the token).
-func (h *handler) checkEmailToken(ctx context.Context, email, secret string, p store.EmailPurpose) (u pufinid.User, ok bool, err error) {
-	owner, found, err := h.Store.EmailOwner(ctx, email)
+func (d *deps) checkEmailToken(ctx context.Context, email, secret string, p store.EmailPurpose) (u pufinid.User, ok bool, err error) {
+	owner, found, err := d.Store.EmailOwner(ctx, email)
 	if err != nil {
 		return u, false, err
 	}
@@ -85,75 +103,73 @@ func (h *handler) checkEmailToken(ctx context.Context, email, secret string, p s
 		// so the answer takes as long whether the address has an account.
 		id = noAccountUserID
 	}
-	u, t, err := h.Store.UserAndEmailToken(ctx, id, p)
-	if apierror.Is(err, apierror.NotFound) || !found {
+	u, t, err := d.Store.UserAndEmailToken(ctx, id, p)
+	if errors.Is(err, store.ErrNotFound) || !found {
 		return pufinid.User{}, false, nil // nobody, or deleted since the claim was read
 	}
 	if err != nil {
 		return u, false, err
 	}
-	return u, tokenMatches(t, secret, h.Now()), nil
+	return u, tokenMatches(t, secret, d.Now()), nil
 }
 
-// confirmEmail uses a confirmation token and marks the address verified.
-func (h *handler) confirmEmail(w http.ResponseWriter, r *http.Request) {
-	in, err := web.DecodeObject(r)
-	if err != nil {
-		web.Error(w, r, err)
-		return
-	}
-	email, _ := in.Email("email")
-	secret, _ := in.String("token", web.Str{Required: true})
-	if err := in.Err(); err != nil {
-		web.Error(w, r, err)
-		return
-	}
-	u, ok, err := h.checkEmailToken(r.Context(), email, secret, store.PurposeConfirm)
-	if err == nil && !ok {
-		err = apierror.Field("token", msgBadToken)
-	}
-	if err == nil {
-		// The same check again, as a condition of the write: of parallel
-		// confirmations with one token exactly one gets here.
-		err = h.Store.ConfirmEmail(r.Context(), u.ID, hashToken(secret), h.Now())
-		if err == store.ErrEmailTokenInvalid {
+// handleConfirmEmail uses a confirmation token and marks the address
+// verified.
+func handleConfirmEmail(d *deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, err := web.DecodeObject(r)
+		if err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		email, _ := in.Email("email")
+		secret, _ := in.String("token", web.Str{Required: true})
+		if err := in.Err(); err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		u, ok, err := d.checkEmailToken(r.Context(), email, secret, store.PurposeConfirm)
+		if err == nil && !ok {
 			err = apierror.Field("token", msgBadToken)
 		}
-	}
-	if err != nil {
-		web.Error(w, r, err)
-		return
-	}
-	web.Logger(r.Context()).Info("email confirmed", "user_id", u.ID)
-	web.JSON(w, r, http.StatusOK, map[string]string{"detail": msgConfirmed})
+		if err == nil {
+			// The same check again, as a condition of the write: of parallel
+			// confirmations with one token exactly one gets here.
+			err = d.Store.ConfirmEmail(r.Context(), u.ID, hashToken(secret), d.Now())
+			if errors.Is(err, store.ErrEmailTokenInvalid) {
+				err = apierror.Field("token", msgBadToken)
+			}
+		}
+		if err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		web.Logger(r.Context()).Info("email confirmed", "user_id", u.ID)
+		web.JSON(w, r, http.StatusOK, map[string]string{"detail": msgConfirmed})
+	})
 }
 
-func (h *handler) resendConfirmEmail(w http.ResponseWriter, r *http.Request) {
-	h.sendEmail(w, r, store.PurposeConfirm, msgConfirmSent)
-}
-
-func (h *handler) sendResetPasswordEmail(w http.ResponseWriter, r *http.Request) {
-	h.sendEmail(w, r, store.PurposeReset, msgResetSent)
-}
-
-// sendEmail is both email-sending routes: a malformed address is a 400;
-// any other address gets 200 with detail, whether or not an email went.
-func (h *handler) sendEmail(w http.ResponseWriter, r *http.Request, p store.EmailPurpose, detail string) {
-	in, err := web.DecodeObject(r)
-	if err != nil {
-		web.Error(w, r, err)
-		return
-	}
-	email, _ := in.Email("email")
-	if err := in.Err(); err != nil {
-		web.Error(w, r, err)
-		return
-	}
-	if err := h.sendTokenEmail(r.Context(), email, p); err != nil {
-		web.Error(w, r, err)
-		return
-	}
-	web.JSON(w, r, http.StatusOK, map[string]string{"detail": detail})
+// handleSendEmail is both email-sending routes, for tokens for p: a
+// malformed address is a 400; any other address gets 200 with detail,
+// whether or not an email went.
+func handleSendEmail(d *deps, p store.EmailPurpose, detail string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, err := web.DecodeObject(r)
+		if err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		email, _ := in.Email("email")
+		if err := in.Err(); err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		if err := d.sendTokenEmail(r.Context(), email, p); err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		web.JSON(w, r, http.StatusOK, map[string]string{"detail": detail})
+	})
 }
 
 // sendTokenEmail issues a token for p and emails it to email, if the
@@ -167,12 +183,12 @@ func (h *handler) sendEmail(w http.ResponseWriter, r *http.Request, p store.Emai
 // as sending has been taking. If SES fails, the answer is the contract's
 // 503; that alone could tell, during an SES outage, that the address has
 // an account.
-func (h *handler) sendTokenEmail(ctx context.Context, email string, p store.EmailPurpose) error {
-	allowed, err := h.Store.AllowEmail(ctx, email, p, h.Now())
+func (d *deps) sendTokenEmail(ctx context.Context, email string, p store.EmailPurpose) error {
+	allowed, err := d.Store.AllowEmail(ctx, email, p, d.Now())
 	if err != nil || !allowed {
 		return err
 	}
-	owner, found, err := h.Store.EmailOwner(ctx, email)
+	owner, found, err := d.Store.EmailOwner(ctx, email)
 	if err != nil {
 		return err
 	}
@@ -180,29 +196,29 @@ func (h *handler) sendTokenEmail(ctx context.Context, email string, p store.Emai
 	if !found {
 		id = noAccountUserID
 	}
-	secret, stored, err := h.newEmailToken(p)
+	secret, stored, err := d.newEmailToken(p)
 	if err != nil {
 		return err
 	}
-	issued, err := h.Store.IssueEmailToken(ctx, id, p, stored)
-	if err != nil {
-		return err
-	}
-	if !issued {
-		h.pace.wait(ctx)
+	err = d.Store.IssueEmailToken(ctx, id, p, stored)
+	if errors.Is(err, store.ErrNotIssued) {
+		d.pace.wait(ctx)
 		return nil
+	}
+	if err != nil {
+		return err
 	}
 	// The account's own address, never the spelling the request typed: an
 	// address that merely looks up the same account must not get its link.
-	msg := confirmMessage(h.Links, owner.Address, secret)
+	msg := confirmMessage(d.Links, owner.Address, secret)
 	if p == store.PurposeReset {
-		msg = resetMessage(h.Links, owner.Address, secret)
+		msg = resetMessage(d.Links, owner.Address, secret)
 	}
 	start := time.Now()
-	if err := h.Mailer.Send(ctx, msg); err != nil {
+	if err := d.Mailer.Send(ctx, msg); err != nil {
 		return err
 	}
-	h.pace.observe(time.Since(start))
+	d.pace.observe(time.Since(start))
 	web.Logger(ctx).Info("email token sent", "user_id", id, "purpose", string(p))
 	return nil
 }
@@ -266,14 +282,16 @@ const paceSpin = 2 * time.Millisecond
 func confirmMessage(l Links, email, secret string) mailer.Message {
 	return message(email, "Confirm your PufinID email address", link(l.ConfirmEmail, email, secret),
 		"Please confirm the email address of your PufinID account by opening this link:",
-		"The link works once and expires in 72 hours. If you did not sign up for PufinID, ignore this email.")
+		"The link works once and expires in "+inWords(emailLifetime(store.PurposeConfirm))+
+			". If you did not sign up for PufinID, ignore this email.")
 }
 
 // resetMessage is the email with the password reset link.
 func resetMessage(l Links, email, secret string) mailer.Message {
 	return message(email, "Reset your PufinID password", link(l.ResetPassword, email, secret),
 		"Someone, hopefully you, asked to reset the password of your PufinID account. To choose a new password, open this link:",
-		"The link works once and expires in 1 hour. If you did not ask for it, ignore this email: your password stays as it is.")
+		"The link works once and expires in "+inWords(emailLifetime(store.PurposeReset))+
+			". If you did not ask for it, ignore this email: your password stays as it is.")
 }
 
 func message(to, subject, href, intro, outro string) mailer.Message {

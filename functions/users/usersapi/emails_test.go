@@ -21,6 +21,7 @@ const (
 )
 
 func TestConfirmEmail(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	ada := w.mustSignup(t, "ada@example.com")
 	w.mustSignup(t, "bob@example.com")
@@ -54,6 +55,7 @@ func TestConfirmEmail(t *testing.T) {
 }
 
 func TestConfirmationTokensExpireAndAreReplaced(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	w.mustSignup(t, "ada@example.com")
 	_, first := w.lastLink(t, "ada@example.com", "Confirm")
@@ -85,6 +87,7 @@ func TestConfirmationTokensExpireAndAreReplaced(t *testing.T) {
 }
 
 func TestParallelConfirmationsWithOneTokenSucceedOnce(t *testing.T) {
+	t.Parallel()
 	contended(t, func(t *testing.T, w *world) {
 		w.mustSignup(t, "ada@example.com")
 		email, tok := w.lastLink(t, "ada@example.com", "Confirm")
@@ -121,8 +124,10 @@ var sendRoutes = []struct {
 }
 
 func TestEmailRoutesAnswerTheSameForEveryAddress(t *testing.T) {
+	t.Parallel()
 	for _, route := range sendRoutes {
 		t.Run(route.name, func(t *testing.T) {
+			t.Parallel() // each route's world is its own
 			w := setup(t)
 			w.mustSignup(t, "ada@example.com")
 			verified := w.mustSignup(t, "vera@example.com")
@@ -175,8 +180,10 @@ func TestEmailRoutesAnswerTheSameForEveryAddress(t *testing.T) {
 }
 
 func TestEmailRoutesAreLimitedPerAddress(t *testing.T) {
+	t.Parallel()
 	for _, route := range sendRoutes {
 		t.Run(route.name, func(t *testing.T) {
+			t.Parallel() // each route's world is its own
 			w := setup(t)
 			w.mustSignup(t, "ada@example.com")
 			count := func() int { return len(w.outbox.Messages()) }
@@ -232,6 +239,7 @@ func (m slowMailer) Send(ctx context.Context, msg mailer.Message) error {
 }
 
 func TestRequestsThatSendNothingTakeAsLongAsSending(t *testing.T) {
+	t.Parallel()
 	const delay = 40 * time.Millisecond
 	outbox := outbox.New(discardLog)
 	w := setup(t, withMailer(slowMailer{outbox, delay}))
@@ -256,6 +264,7 @@ func TestRequestsThatSendNothingTakeAsLongAsSending(t *testing.T) {
 	}
 }
 
+// Serial: t.Setenv changes the process's environment.
 func TestSignupWhenSESFailsKeepsTheAccount(t *testing.T) {
 	t.Setenv("AWS_MAX_ATTEMPTS", "1") // one refused connection, not three with backoff
 	t.Setenv("AWS_REGION", "us-east-1")
@@ -297,8 +306,10 @@ func TestSignupWhenSESFailsKeepsTheAccount(t *testing.T) {
 // one that looks the account up, hoping the link goes where the request
 // says. It goes only to the address the account stores.
 func TestLinksGoOnlyToTheStoredAddress(t *testing.T) {
+	t.Parallel()
 	for _, route := range sendRoutes {
 		t.Run(route.name, func(t *testing.T) {
+			t.Parallel() // each route's world is its own
 			w := setup(t)
 			w.mustSignup(t, "alice@example.com")
 			before := len(w.outbox.Messages())

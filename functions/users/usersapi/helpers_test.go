@@ -256,8 +256,12 @@ func deref(p *string) string {
 // TransactionConflict or throttled), which the store must absorb and still
 // give the contract's answers.
 func contended(t *testing.T, test func(t *testing.T, w *world)) {
-	t.Run("embedded store", func(t *testing.T) { test(t, setup(t)) })
+	t.Run("embedded store", func(t *testing.T) {
+		t.Parallel() // each run has a world of its own
+		test(t, setup(t))
+	})
 	t.Run("with DynamoDB's conflicts and throttling", func(t *testing.T) {
+		t.Parallel()
 		sp := ddbfault.Spec{Rate: 0.3, MaxPerCall: 2, Seed: 7, Kinds: []ddbfault.Kind{ddbfault.Conflict, ddbfault.Throttling}}
 		w := setupOn(t, apitest.NewFaulty(t, sp))
 		test(t, w)

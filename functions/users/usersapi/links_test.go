@@ -8,6 +8,7 @@ import (
 )
 
 func TestLinksFromEnv(t *testing.T) {
+	t.Parallel()
 	good := "https://app.example.com/confirm?email={email}&token={token}"
 	cases := []struct {
 		name            string

@@ -16,6 +16,7 @@ import (
 // 400 five times, then 429 with Retry-After, sequentially or all at once,
 // and a login from that source is capped with them.
 func TestPasswordOraclesAreCapped(t *testing.T) {
+	t.Parallel()
 	routes := []struct {
 		name   string
 		method string

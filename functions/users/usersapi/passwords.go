@@ -40,112 +40,116 @@ func readNewPassword(in *web.Input, u *pufinid.User) string {
 	return pw
 }
 
-// changePassword sets a new password for the caller, who proves they know
-// the old one, and ends every session (refresh token) they have.
-func (h *handler) changePassword(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	c, err := h.Tokens.Authenticate(r)
-	if err != nil {
-		web.Error(w, r, err)
-		return
-	}
-	in, err := web.DecodeObject(r)
-	if err != nil {
-		h.refuse(w, r, c.UserID(), err)
-		return
-	}
-	old, oldOK := in.String("old_password", web.Str{Required: true, NoTrim: true})
-	acct, err := h.Store.Account(ctx, c.UserID())
-	if err != nil {
-		web.Error(w, r, token.UserGone(err))
-		return
-	}
-	u := acct.User
-	pw := readNewPassword(in, &u)
-	if oldOK {
-		ok, err := h.checkPassword(r, old, u)
+// handleChangePassword sets a new password for the caller, who proves they
+// know the old one, and ends every session (refresh token) they have.
+func handleChangePassword(d *deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		c, err := d.Tokens.Authenticate(r)
 		if err != nil {
 			web.Error(w, r, err)
 			return
 		}
-		if !ok {
-			in.Errs.Add("old_password", msgWrongOldPassword)
+		in, err := web.DecodeObject(r)
+		if err != nil {
+			d.refuse(w, r, c.UserID(), err)
+			return
 		}
-	}
-	if err := in.Err(); err != nil {
-		web.Error(w, r, err)
-		return
-	}
-	hash, err := password.Hash(pw)
-	if err != nil {
-		web.Error(w, r, err)
-		return
-	}
-	err = h.replacePassword(ctx, u.ID, func() error { return h.Store.ChangePassword(ctx, u.ID, u.PasswordHash, hash) })
-	if errors.Is(err, store.ErrUserChanged) {
-		// Changed (or deleted) since it was checked: the old password the
-		// client gave is no longer the password.
-		err = apierror.Field("old_password", msgWrongOldPassword)
-	}
-	if err != nil {
-		web.Error(w, r, err)
-		return
-	}
-	web.Logger(ctx).Info("password changed", "user_id", u.ID)
-	web.JSON(w, r, http.StatusOK, map[string]string{"detail": msgPasswordChanged})
-}
-
-// resetPassword sets a new password with a token from a reset email and
-// ends every session. A request refused for any other reason (passwords
-// that differ, a weak password) leaves the token usable.
-func (h *handler) resetPassword(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	in, err := web.DecodeObject(r)
-	if err != nil {
-		web.Error(w, r, err)
-		return
-	}
-	email, emailOK := in.Email("email")
-	secret, secretOK := in.String("token", web.Str{Required: true})
-	var (
-		u       pufinid.User
-		tokenOK bool
-	)
-	if emailOK && secretOK {
-		if u, tokenOK, err = h.checkEmailToken(ctx, email, secret, store.PurposeReset); err != nil {
+		old, oldOK := in.String("old_password", web.Str{Required: true, NoTrim: true})
+		acct, err := d.Store.Account(ctx, c.UserID())
+		if err != nil {
+			web.Error(w, r, token.UserGone(err))
+			return
+		}
+		u := acct.User
+		pw := readNewPassword(in, &u)
+		if oldOK {
+			ok, err := d.checkPassword(r, old, u)
+			if err != nil {
+				web.Error(w, r, err)
+				return
+			}
+			if !ok {
+				in.Errs.Add("old_password", msgWrongOldPassword)
+			}
+		}
+		if err := in.Err(); err != nil {
 			web.Error(w, r, err)
 			return
 		}
-		if !tokenOK {
-			in.Errs.Add("token", msgBadToken)
+		hash, err := password.Hash(pw)
+		if err != nil {
+			web.Error(w, r, err)
+			return
 		}
-	}
-	var known *pufinid.User
-	if tokenOK {
-		known = &u
-	}
-	pw := readNewPassword(in, known)
-	if err := in.Err(); err != nil {
-		web.Error(w, r, err)
-		return
-	}
-	hash, err := password.Hash(pw)
-	if err != nil {
-		web.Error(w, r, err)
-		return
-	}
-	err = h.replacePassword(ctx, u.ID, func() error {
-		return h.Store.ResetPassword(ctx, u.ID, hashToken(secret), hash, h.Now())
+		err = d.replacePassword(ctx, u.ID, func() error { return d.Store.ChangePassword(ctx, u.ID, u.PasswordHash, hash) })
+		if errors.Is(err, store.ErrUserChanged) {
+			// Changed (or deleted) since it was checked: the old password the
+			// client gave is no longer the password.
+			err = apierror.Field("old_password", msgWrongOldPassword)
+		}
+		if err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		web.Logger(ctx).Info("password changed", "user_id", u.ID)
+		web.JSON(w, r, http.StatusOK, map[string]string{"detail": msgPasswordChanged})
 	})
-	if errors.Is(err, store.ErrEmailTokenInvalid) {
-		err = apierror.Field("token", msgBadToken) // used by a parallel request meanwhile
-	}
-	if err != nil {
-		web.Error(w, r, err)
-		return
-	}
-	web.Logger(ctx).Info("password reset", "user_id", u.ID)
-	web.JSON(w, r, http.StatusOK, map[string]string{"detail": msgPasswordReset})
+}
+
+// handleResetPassword sets a new password with a token from a reset email
+// and ends every session. A request refused for any other reason
+// (passwords that differ, a weak password) leaves the token usable.
+func handleResetPassword(d *deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		in, err := web.DecodeObject(r)
+		if err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		email, emailOK := in.Email("email")
+		secret, secretOK := in.String("token", web.Str{Required: true})
+		var (
+			u       pufinid.User
+			tokenOK bool
+		)
+		if emailOK && secretOK {
+			if u, tokenOK, err = d.checkEmailToken(ctx, email, secret, store.PurposeReset); err != nil {
+				web.Error(w, r, err)
+				return
+			}
+			if !tokenOK {
+				in.Errs.Add("token", msgBadToken)
+			}
+		}
+		var known *pufinid.User
+		if tokenOK {
+			known = &u
+		}
+		pw := readNewPassword(in, known)
+		if err := in.Err(); err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		hash, err := password.Hash(pw)
+		if err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		err = d.replacePassword(ctx, u.ID, func() error {
+			return d.Store.ResetPassword(ctx, u.ID, hashToken(secret), hash, d.Now())
+		})
+		if errors.Is(err, store.ErrEmailTokenInvalid) {
+			err = apierror.Field("token", msgBadToken) // used by a parallel request meanwhile
+		}
+		if err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		web.Logger(ctx).Info("password reset", "user_id", u.ID)
+		web.JSON(w, r, http.StatusOK, map[string]string{"detail": msgPasswordReset})
+	})
 }
 
 // replacePassword runs write (which stores the new password) between two
@@ -157,14 +161,14 @@ func (h *handler) resetPassword(w http.ResponseWriter, r *http.Request) {
 // the password hash they verified in their own write, so none can record a
 // token after it. Should only the second fail, every session from before
 // the request is already gone, so that is logged and the change stands.
-func (h *handler) replacePassword(ctx context.Context, userID string, write func() error) error {
-	if err := h.Store.RevokeAllRefreshTokens(ctx, userID); err != nil {
+func (d *deps) replacePassword(ctx context.Context, userID string, write func() error) error {
+	if err := d.Store.RevokeAllRefreshTokens(ctx, userID); err != nil {
 		return err
 	}
 	if err := write(); err != nil {
 		return err
 	}
-	if err := h.Store.RevokeAllRefreshTokens(ctx, userID); err != nil {
+	if err := d.Store.RevokeAllRefreshTokens(ctx, userID); err != nil {
 		web.Logger(ctx).Error("password replaced, but the second revocation of refresh tokens failed", "user_id", userID, "err", err)
 	}
 	return nil

@@ -32,6 +32,7 @@ func (w *world) passwordIs(t testing.TB, userID, pw string) bool {
 }
 
 func TestChangePassword(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	u := w.signup(t, signupBody("ada@example.com", map[string]any{"username": "quixotically"}))
 	jti := w.refreshToken(t, u.ID)
@@ -89,6 +90,7 @@ func TestChangePassword(t *testing.T) {
 }
 
 func TestResetPassword(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	u := w.signup(t, signupBody("ada@example.com", map[string]any{"username": "quixotically"}))
 	jti := w.refreshToken(t, u.ID)
@@ -154,6 +156,7 @@ func TestResetPassword(t *testing.T) {
 }
 
 func TestResetTokensExpireAfterAnHour(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	w.mustSignup(t, "ada@example.com")
 	w.c.Do(http.MethodPost, resetMail, map[string]string{"email": "ada@example.com"})
@@ -164,6 +167,7 @@ func TestResetTokensExpireAfterAnHour(t *testing.T) {
 }
 
 func TestParallelResetsWithOneTokenSucceedOnce(t *testing.T) {
+	t.Parallel()
 	contended(t, func(t *testing.T, w *world) {
 		u := w.mustSignup(t, "ada@example.com")
 		w.c.Do(http.MethodPost, resetMail, map[string]string{"email": "ada@example.com"})

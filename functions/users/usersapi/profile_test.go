@@ -15,6 +15,7 @@ import (
 )
 
 func TestGetUserIsTheCallerOnly(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	ada := w.mustSignup(t, "ada@example.com")
 	bob := w.mustSignup(t, "bob@example.com")
@@ -66,6 +67,7 @@ func TestGetUserIsTheCallerOnly(t *testing.T) {
 }
 
 func TestGetMeFollowsTheCurrentTerms(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	u := w.signup(t, signupBody("ada@example.com", map[string]any{"terms_accepted": []string{"*"}}))
 	if got := w.me(t, u.access).TermsNotAccepted; len(got) != 0 {
@@ -79,6 +81,7 @@ func TestGetMeFollowsTheCurrentTerms(t *testing.T) {
 }
 
 func TestGetMeCostsTwoDynamoDBRequests(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	u := w.mustSignup(t, "ada@example.com")
 	before := w.env.Requests.Load()
@@ -89,6 +92,7 @@ func TestGetMeCostsTwoDynamoDBRequests(t *testing.T) {
 }
 
 func TestPutReplacesTheChangeableFields(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	u := w.signup(t, signupBody("ada@example.com", map[string]any{"phone": "123", "age": "36", "username": "ada"}))
 	full := map[string]any{"first_name": "Augusta", "last_name": "King", "phone": nil, "postcode": "W1", "country": "UK",
@@ -186,6 +190,7 @@ func describe(u usersapi.User) string {
 }
 
 func TestPatchChangesTheFieldsGiven(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	u := w.signup(t, signupBody("ada@example.com", map[string]any{"phone": "123", "age": "36"}))
 	steps := []struct {
@@ -229,6 +234,7 @@ func TestPatchChangesTheFieldsGiven(t *testing.T) {
 }
 
 func TestUpdatesOfOthersOrOfDeletedUsers(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	ada := w.mustSignup(t, "ada@example.com")
 	bob := w.mustSignup(t, "bob@example.com")
@@ -263,6 +269,7 @@ func TestUpdatesOfOthersOrOfDeletedUsers(t *testing.T) {
 }
 
 func TestDeleteRemovesTheAccount(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	u := w.signup(t, signupBody("Ada@Example.com", map[string]any{"username": "ada", "terms_accepted": []string{"*"}}))
 	jti := w.refreshToken(t, u.ID)
@@ -334,6 +341,7 @@ func TestDeleteRemovesTheAccount(t *testing.T) {
 }
 
 func TestMethodsThatAPathDoesNotTakeAre405(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	cases := []struct{ method, path, allow string }{
 		{http.MethodGet, "/v1/users/", "POST"},

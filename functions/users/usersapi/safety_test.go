@@ -12,6 +12,7 @@ import (
 )
 
 func TestOutageIs503AndChangesNothing(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	u := w.signup(t, signupBody("ada@example.com", map[string]any{"username": "ada"}))
 	_, confirmTok := w.lastLink(t, "ada@example.com", "Confirm")
@@ -76,6 +77,7 @@ func TestOutageIs503AndChangesNothing(t *testing.T) {
 }
 
 func TestLogsHoldNoPasswordTokenOrHash(t *testing.T) {
+	t.Parallel()
 	logs := &logBuffer{}
 	w := setup(t, withLog(jsonLog(logs)))
 	const pw = "Unusual-Passphrase-4242"

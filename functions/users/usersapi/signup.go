@@ -43,9 +43,13 @@ type signupInput struct {
 // readSignup reads every field, recording each problem in in.Errs.
 func readSignup(in *web.Input) signupInput {
 	var s signupInput
-	first, _ := in.String("first_name", nameRule)
-	last, _ := in.String("last_name", nameRule)
-	s.user.FirstName, s.user.LastName = &first, &last
+	for _, f := range pufinid.ProfileFields {
+		// Both names are always set ("" when refused, which fails the
+		// request): a user made by signup has names, never null.
+		if v, ok := in.String(f.Name, ruleOf(f)); ok || f.IsName {
+			*f.Of(&s.user) = &v
+		}
+	}
 	if name, ok := in.String("username", web.Str{AllowNull: true, Min: 2, Max: 100}); ok {
 		if msg := usernameProblem(name); msg != "" {
 			in.Errs.Add("username", msg)
@@ -64,17 +68,6 @@ func readSignup(in *web.Input) signupInput {
 		in.Errs.Add("password_confirm", msgPasswordsDiffer)
 	}
 	s.password = pw
-	for _, f := range []struct {
-		name string
-		dst  **string
-	}{
-		{"phone", &s.user.Phone}, {"postcode", &s.user.Postcode}, {"country", &s.user.Country},
-		{"gender", &s.user.Gender}, {"age", &s.user.Age},
-	} {
-		if v, ok := in.String(f.name, optionalRule); ok {
-			*f.dst = &v
-		}
-	}
 	s.terms, _ = in.StringList("terms_accepted", 255)
 	if code, ok := in.String("organization_code", optionalRule); ok && code != "" {
 		s.orgCode = &code
@@ -119,88 +112,91 @@ func passwordAttrs(u pufinid.User) map[string]string {
 	return attrs
 }
 
-// signup creates an account in one DynamoDB transaction (profile, email
-// and username claims, term acceptances, confirmation token), then emails
-// the confirmation link. An email that cannot be sent is logged and the
-// account stands: the answer is still 201 and resend-confirm-email works.
-func (h *handler) signup(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	in, err := web.DecodeObject(r)
-	if err != nil {
-		web.Error(w, r, err)
-		return
-	}
-	s := readSignup(in)
-	// The organization and the terms are checked even when other fields
-	// failed, so one answer lists every problem.
-	org, current, err := h.signupReferences(ctx, s.orgCode)
-	if err != nil {
-		web.Error(w, r, err)
-		return
-	}
-	if s.orgCode != nil && org == nil {
-		in.Errs.Add("organization_code", msgUnknownOrg)
-	}
-	accepted := acceptances(in, s.terms, current, h.Now())
-	if err := in.Err(); err != nil {
-		web.Error(w, r, err)
-		return
-	}
+// handleSignup creates an account in one DynamoDB transaction (profile,
+// email and username claims, term acceptances, confirmation token), then
+// emails the confirmation link. An email that cannot be sent is logged and
+// the account stands: the answer is still 201 and resend-confirm-email
+// works.
+func handleSignup(d *deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		in, err := web.DecodeObject(r)
+		if err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		s := readSignup(in)
+		// The organization and the terms are checked even when other fields
+		// failed, so one answer lists every problem.
+		org, current, err := d.signupReferences(ctx, s.orgCode)
+		if err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		if s.orgCode != nil && org == nil {
+			in.Errs.Add("organization_code", msgUnknownOrg)
+		}
+		accepted := acceptances(in, s.terms, current, d.Now())
+		if err := in.Err(); err != nil {
+			web.Error(w, r, err)
+			return
+		}
 
-	u := s.user
-	if u.ID, err = pufinid.NewID(h.Rand); err != nil {
-		web.Error(w, r, err)
-		return
-	}
-	u.OrganizationID, u.OrganizationName, u.Theme = org.ID, org.Name, org.Theme
-	u.AccessTokenLifetime, u.RefreshTokenLifetime = org.AccessTokenLifetime, org.RefreshTokenLifetime
-	u.CreatedAt = h.Now().UTC()
-	if u.PasswordHash, err = password.Hash(s.password); err != nil {
-		web.Error(w, r, err)
-		return
-	}
-	secret, stored, err := h.newEmailToken(store.PurposeConfirm)
-	if err != nil {
-		web.Error(w, r, err)
-		return
-	}
-	if err := h.Store.CreateUser(ctx, u, accepted, store.WithEmailToken(store.PurposeConfirm, stored)); err != nil {
-		web.Error(w, r, err)
-		return
-	}
-	log := web.Logger(ctx).With("user_id", u.ID)
-	log.Info("user signed up", "organization_id", u.OrganizationID)
-	if err := h.Mailer.Send(ctx, confirmMessage(h.Links, u.Email, secret)); err != nil {
-		log.Error("signup: confirmation email not sent; the account exists and resend-confirm-email can send it", "err", err)
-	}
-	web.JSON(w, r, http.StatusCreated, userBody(pufinid.Account{User: u, Acceptances: accepted}, current))
+		u := s.user
+		if u.ID, err = pufinid.NewID(d.Rand); err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		u.OrganizationID, u.OrganizationName, u.Theme = org.ID, org.Name, org.Theme
+		u.AccessTokenLifetime, u.RefreshTokenLifetime = org.AccessTokenLifetime, org.RefreshTokenLifetime
+		u.CreatedAt = d.Now().UTC()
+		if u.PasswordHash, err = password.Hash(s.password); err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		secret, stored, err := d.newEmailToken(store.PurposeConfirm)
+		if err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		if err := d.Store.CreateUser(ctx, u, accepted, store.WithEmailToken(store.PurposeConfirm, stored)); err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		log := web.Logger(ctx).With("user_id", u.ID)
+		log.Info("user signed up", "organization_id", u.OrganizationID)
+		if err := d.Mailer.Send(ctx, confirmMessage(d.Links, u.Email, secret)); err != nil {
+			log.Error("signup: confirmation email not sent; the account exists and resend-confirm-email can send it", "err", err)
+		}
+		web.JSON(w, r, http.StatusCreated, userBody(pufinid.Account{User: u, Acceptances: accepted}, current))
+	})
 }
 
 // signupReferences reads the organization signup joins (nil for an unknown
 // code) and the current terms, in parallel: two requests, one round trip.
-func (h *handler) signupReferences(ctx context.Context, code *string) (*pufinid.Organization, []pufinid.Term, error) {
+func (d *deps) signupReferences(ctx context.Context, code *string) (*pufinid.Organization, []pufinid.Term, error) {
 	var (
 		org          pufinid.Organization
 		terms        []pufinid.Term
 		orgErr, tErr error
 		wg           sync.WaitGroup
 	)
-	wg.Go(func() { terms, tErr = h.Store.Terms(ctx) })
-	org, orgErr = h.Store.OrganizationByCode(ctx, code)
+	wg.Go(func() { terms, tErr = d.Store.Terms(ctx) })
+	org, orgErr = d.Store.OrganizationByCode(ctx, code)
 	wg.Wait()
-	if apierror.Is(orgErr, apierror.NotFound) {
+	if errors.Is(orgErr, store.ErrNotFound) {
 		if code == nil {
 			// Reference data without a Demo organization: the deployment is
 			// broken, not the request.
 			orgErr = apierror.UnavailableErr(errors.New("no Demo organization (code null) in the table; load the fixtures"))
 		} else {
-			return nil, pufinid.CurrentTerms(terms, h.Now()), tErr
+			return nil, pufinid.CurrentTerms(terms, d.Now()), tErr
 		}
 	}
 	if err := firstErr(orgErr, tErr); err != nil {
 		return nil, nil, err
 	}
-	return &org, pufinid.CurrentTerms(terms, h.Now()), nil
+	return &org, pufinid.CurrentTerms(terms, d.Now()), nil
 }
 
 // acceptances turns terms_accepted into acceptances of the current

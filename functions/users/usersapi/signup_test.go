@@ -12,6 +12,7 @@ import (
 )
 
 func TestSignupAnswersTheUserBody(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	cases := []struct {
 		name    string
@@ -83,6 +84,7 @@ func TestSignupAnswersTheUserBody(t *testing.T) {
 }
 
 func TestSignupRefusesBadInputAndWritesNothing(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	w.signup(t, signupBody("taken@example.com", map[string]any{"username": "taken"}))
 	long := strings.Repeat("x", 101)
@@ -151,6 +153,7 @@ func TestSignupRefusesBadInputAndWritesNothing(t *testing.T) {
 }
 
 func TestSignupBodyProblems(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	cases := []struct {
 		name   string
@@ -174,6 +177,7 @@ func TestSignupBodyProblems(t *testing.T) {
 }
 
 func TestParallelSignupsWithOneEmailCreateOneAccount(t *testing.T) {
+	t.Parallel()
 	contended(t, func(t *testing.T, w *world) {
 		const n = 20
 		statuses := make([]int, n)
@@ -221,7 +225,28 @@ func TestParallelSignupsWithOneEmailCreateOneAccount(t *testing.T) {
 	})
 }
 
+// A signup whose DynamoDB connections drop (a busy machine's transport
+// errors) still creates one account and sends one email: the store's
+// client retries the drops, and a retried transaction is applied once.
+func TestSignupRidesOutDroppedConnections(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	w.env.DropConnections(2)
+	u := w.mustSignup(t, "ada@example.com")
+	if left := w.env.DB.PendingDrops(w.env.Store.Table()); left != 0 {
+		t.Fatalf("%d of 2 connections not dropped", left)
+	}
+	if got := w.sent("ada@example.com"); got != 1 {
+		t.Fatalf("%d confirmation emails sent, want 1", got)
+	}
+	w.env.DropConnections(2)
+	if me := w.me(t, u.access); me.Email != "ada@example.com" {
+		t.Fatalf("GET me after dropped connections: %+v", me)
+	}
+}
+
 func TestSignupSendsAConfirmationLink(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	u := w.mustSignup(t, "Link+Test@Example.com")
 	msgs := w.outbox.Messages()

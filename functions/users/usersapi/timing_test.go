@@ -129,6 +129,7 @@ func timeEmailRoute(t *testing.T, w *world, outbox *outbox.Outbox, path, want st
 // Setup sets for SES), not nothing, which would tell the first callers of
 // every cold start who has an account.
 func TestAFreshInstanceWaitsAsLongAsASendBeforeTimingOne(t *testing.T) {
+	t.Parallel()
 	const estimate = 40 * time.Millisecond
 	for _, route := range []string{"resend-confirm-email", "send-reset-password-email"} {
 		w := setup(t, func(d *usersapi.Deps) { d.SendEstimate = estimate }) // faults only add to the wait: no skip
@@ -143,6 +144,8 @@ func TestAFreshInstanceWaitsAsLongAsASendBeforeTimingOne(t *testing.T) {
 // The estimate lasts only until a send is timed: a seed far from this
 // instance's sends (60 ms against sends of a few) must not keep requests
 // for unknown addresses slow, which would tell them apart for many sends.
+// Serial: it bounds a wait from above, which parallel tests' load would
+// stretch. (A fresh instance's wait, above, is bounded from below only.)
 func TestTheFirstTimedSendReplacesTheEstimate(t *testing.T) {
 	w := setup(t, func(d *usersapi.Deps) { d.SendEstimate = 60 * time.Millisecond })
 	apitest.SkipUnderFaults(t, w.env)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/pufinid/pufinid-api/shared/apierror"
@@ -29,26 +30,56 @@ type User struct {
 	Theme            json.RawMessage `json:"theme"`
 }
 
-// userBody is a's body given the current terms.
+// userBody is a's body given the current terms. The profile fields are
+// copied through pufinid.ProfileFields, into the members profileMembers
+// found for them.
 func userBody(a pufinid.Account, current []pufinid.Term) User {
 	u := a.User
 	theme := u.Theme
 	if len(theme) == 0 || !json.Valid(theme) {
 		theme = json.RawMessage(`{}`)
 	}
-	return User{
-		ID: u.ID, FirstName: u.FirstName, LastName: u.LastName, Username: u.Username, Email: u.Email,
+	b := User{
+		ID: u.ID, Username: u.Username, Email: u.Email,
 		TermsNotAccepted: a.NotAccepted(current), IsVerified: u.IsVerified,
-		Phone: u.Phone, Postcode: u.Postcode, Country: u.Country, Gender: u.Gender, Age: u.Age,
 		OrganizationName: u.OrganizationName, Theme: theme,
 	}
+	v := reflect.ValueOf(&b).Elem()
+	for i, f := range pufinid.ProfileFields {
+		v.Field(profileMembers[i]).Set(reflect.ValueOf(*f.Of(&u)))
+	}
+	return b
 }
+
+// profileMembers are the indexes in User of the members of the profile
+// fields, in the order of pufinid.ProfileFields, looked up once by JSON
+// name. User declares them itself because the contract orders the body's
+// members (the names before username, the rest after is_verified); a
+// profile field User has no *string member for stops the package from
+// loading, so no test or deployment runs with a body that leaves one out.
+var profileMembers = func() []int {
+	t := reflect.TypeFor[User]()
+	byName := map[string]int{}
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		byName[name] = i
+	}
+	out := make([]int, len(pufinid.ProfileFields))
+	for j, f := range pufinid.ProfileFields {
+		i, ok := byName[f.Name]
+		if !ok || t.Field(i).Type != reflect.TypeFor[*string]() {
+			panic("usersapi: the user body has no *string member for the profile field " + f.Name)
+		}
+		out[j] = i
+	}
+	return out
+}()
 
 // caller authenticates the request and checks that its {id} names the
 // caller ("me" or their own id): a missing or bad token is a 403, another
 // user's id a 404 that says nothing about that user.
-func (h *handler) caller(r *http.Request) (string, error) {
-	c, err := h.Tokens.Authenticate(r)
+func (d *deps) caller(r *http.Request) (string, error) {
+	c, err := d.Tokens.Authenticate(r)
 	if err != nil {
 		return "", err
 	}
@@ -61,12 +92,12 @@ func (h *handler) caller(r *http.Request) (string, error) {
 // account reads the caller's account and the current terms: two DynamoDB
 // requests, one round trip. A token whose user is gone is a 403, as for any
 // invalid token.
-func (h *handler) account(ctx context.Context, userID string) (pufinid.Account, []pufinid.Term, error) {
-	acct, all, err := h.Store.AccountAndTerms(ctx, userID)
+func (d *deps) account(ctx context.Context, userID string) (pufinid.Account, []pufinid.Term, error) {
+	acct, all, err := d.Store.AccountAndTerms(ctx, userID)
 	if err != nil {
 		return acct, nil, token.UserGone(err)
 	}
-	return acct, pufinid.CurrentTerms(all, h.Now()), nil
+	return acct, pufinid.CurrentTerms(all, d.Now()), nil
 }
 
 // firstErr is the first non-nil error: an *apierror.Error keeps its code.

@@ -87,9 +87,9 @@ func link(template, email, tok string) string {
 	return strings.NewReplacer("{email}", url.QueryEscape(email), "{token}", url.QueryEscape(tok)).Replace(template)
 }
 
-// handler is the group's state: its deps and the estimate of how long
-// sending an email takes.
-type handler struct {
+// deps are the group's Deps with what its handlers share: the estimate of
+// how long sending an email takes.
+type deps struct {
 	Deps
 	pace *pace
 }
@@ -102,18 +102,18 @@ func Routes(d Deps) *web.Router {
 	if d.Rand == nil {
 		d.Rand = rand.Reader
 	}
-	h := &handler{Deps: d, pace: &pace{avg: d.SendEstimate}}
+	shared := &deps{Deps: d, pace: &pace{avg: d.SendEstimate}}
 	r := web.NewRouter()
-	r.Handle(http.MethodPost, "/v1/users", http.HandlerFunc(h.signup))
-	r.Handle(http.MethodGet, "/v1/users/{id}", http.HandlerFunc(h.get))
-	r.Handle(http.MethodPut, "/v1/users/{id}", http.HandlerFunc(h.put))
-	r.Handle(http.MethodPatch, "/v1/users/{id}", http.HandlerFunc(h.patch))
-	r.Handle(http.MethodDelete, "/v1/users/{id}", http.HandlerFunc(h.delete))
-	r.Handle(http.MethodPost, "/v1/users/confirm-email", http.HandlerFunc(h.confirmEmail))
-	r.Handle(http.MethodPost, "/v1/users/resend-confirm-email", http.HandlerFunc(h.resendConfirmEmail))
-	r.Handle(http.MethodPost, "/v1/users/send-reset-password-email", http.HandlerFunc(h.sendResetPasswordEmail))
-	r.Handle(http.MethodPost, "/v1/users/change-password", http.HandlerFunc(h.changePassword))
-	r.Handle(http.MethodPost, "/v1/users/reset-password", http.HandlerFunc(h.resetPassword))
+	r.Handle(http.MethodPost, "/v1/users", handleSignup(shared))
+	r.Handle(http.MethodGet, "/v1/users/{id}", handleGet(shared))
+	r.Handle(http.MethodPut, "/v1/users/{id}", handleUpdate(shared, true))
+	r.Handle(http.MethodPatch, "/v1/users/{id}", handleUpdate(shared, false))
+	r.Handle(http.MethodDelete, "/v1/users/{id}", handleDelete(shared))
+	r.Handle(http.MethodPost, "/v1/users/confirm-email", handleConfirmEmail(shared))
+	r.Handle(http.MethodPost, "/v1/users/resend-confirm-email", handleSendEmail(shared, store.PurposeConfirm, msgConfirmSent))
+	r.Handle(http.MethodPost, "/v1/users/send-reset-password-email", handleSendEmail(shared, store.PurposeReset, msgResetSent))
+	r.Handle(http.MethodPost, "/v1/users/change-password", handleChangePassword(shared))
+	r.Handle(http.MethodPost, "/v1/users/reset-password", handleResetPassword(shared))
 	return r
 }
 

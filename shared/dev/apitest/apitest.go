@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"net"
@@ -79,7 +80,7 @@ type Env struct {
 // New returns an Env with an empty table of its own.
 func New(tb testing.TB) *Env {
 	tb.Helper()
-	return newEnv(tb, faultsFromEnv(tb, tableSeq.Load()))
+	return newEnv(tb, faultsFromEnv(tb))
 }
 
 // NewFaulty is New with faults injected into Store's calls as sp says,
@@ -132,8 +133,11 @@ func (e *Env) RequestsMatch(n, want int64) bool {
 }
 
 // faultsFromEnv is the injector PUFINID_DYNAMODB_FAULTS asks for, seeded
-// per table so that each test's faults repeat; nil when it is unset.
-func faultsFromEnv(tb testing.TB, seq int64) *ddbfault.Injector {
+// per test so that each test's faults repeat; nil when it is unset. The
+// seed comes from the test's name and how many Envs it made before, not
+// from the table's number: tests run in parallel and shuffled, so the
+// order tables are made in changes from run to run.
+func faultsFromEnv(tb testing.TB) *ddbfault.Injector {
 	spec := os.Getenv(ddbfault.EnvSpec)
 	if spec == "" {
 		return nil
@@ -142,8 +146,20 @@ func faultsFromEnv(tb testing.TB, seq int64) *ddbfault.Injector {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	sp.Seed += uint64(seq)
+	sp.Seed += faultSeed(tb)
 	return ddbfault.New(sp)
+}
+
+// envsPerTest counts the Envs each test (by name) has made.
+var envsPerTest sync.Map // string -> *atomic.Int64
+
+// faultSeed is tb's share of the fault seed: a hash of its name plus how
+// many Envs it has made.
+func faultSeed(tb testing.TB) uint64 {
+	h := fnv.New64a()
+	_, _ = io.WriteString(h, tb.Name())
+	n, _ := envsPerTest.LoadOrStore(tb.Name(), new(atomic.Int64))
+	return h.Sum64() + uint64(n.(*atomic.Int64).Add(1))
 }
 
 // Load writes reference data.
@@ -319,6 +335,15 @@ func (w *tbWriter) Write(p []byte) (int, error) {
 	w.tb.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
+
+// DropConnections makes the next n DynamoDB requests for this Env's table
+// lose their connection without an answer (a transport error, not one of
+// DynamoDB's answers), as the store sees now and then on a busy machine.
+// Store's client retries them as a deployed function's does (the SDK's
+// attempts, see shared/store's retry.go), so fewer drops than attempts
+// must cost the caller nothing; Requests counts each call once. Other
+// tests' tables keep their connections.
+func (e *Env) DropConnections(n int) { e.DB.DropConnections(e.Store.Table(), n) }
 
 // Outage makes DynamoDB fail for this Env's table until the returned
 // function is called (tests: `defer env.Outage()()`). Other tests' tables

@@ -19,7 +19,10 @@ import (
 // comes first, medians are compared (a descheduled request or a GC pause
 // moves a median little), and a comparison outside the bound is measured
 // again before failing, since a real difference is systematic and noise is
-// not. They must not run in parallel with other tests of their package.
+// not. They must not run in parallel with other tests of their package,
+// so they do not call t.Parallel: go test starts a package's parallel
+// tests only once its serial ones are done, so a serial test runs alone
+// however many of the others are parallel.
 
 // Latencies are the samples of one timing measurement.
 type Latencies struct{ Existing, Unknown []time.Duration }

@@ -34,6 +34,7 @@ type DB struct {
 	// Server exposes minidyn's failure emulation to tests.
 	Server *miniserver.Server
 	http   *http.Server
+	drops  *connDrops
 
 	clientOnce sync.Once
 	ddb        *dynamodb.Client
@@ -49,13 +50,14 @@ func Start(addr string) (*DB, error) {
 		return nil, err
 	}
 	srv := miniserver.NewServer()
-	hs := &http.Server{Handler: serializeTableChanges(idempotentTransactions(srv)), ReadHeaderTimeout: 5 * time.Second}
+	drops := &connDrops{left: map[string]int{}}
+	hs := &http.Server{Handler: dropConnections(drops, serializeTableChanges(idempotentTransactions(srv))), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			panic("embeddeddb: " + err.Error())
 		}
 	}()
-	return &DB{URL: "http://" + ln.Addr().String(), Server: srv, http: hs}, nil
+	return &DB{URL: "http://" + ln.Addr().String(), Server: srv, http: hs, drops: drops}, nil
 }
 
 // serializeTableChanges runs each CreateTable, UpdateTable and DeleteTable
@@ -77,13 +79,6 @@ func serializeTableChanges(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
-
-// Fail makes every DynamoDB call fail with an InternalServerError until
-// Recover, to test how the API answers an outage.
-func (db *DB) Fail() { db.Server.EmulateFailure(miniserver.FailureConditionInternalServerError) }
-
-// Recover ends Fail.
-func (db *DB) Recover() { db.Server.EmulateFailure(miniserver.FailureConditionNone) }
 
 // Close stops the server.
 func (db *DB) Close() error {

@@ -20,6 +20,7 @@ import (
 // concurrently here: `go test -race` reports it every time, and a plain run
 // sometimes dies of "concurrent map writes" (as the event replay did).
 func TestTablesCanBeCreatedWhileOthersAreInUse(t *testing.T) {
+	t.Parallel()
 	db, err := Start("")
 	if err != nil {
 		t.Fatal(err)
@@ -80,6 +81,7 @@ func TestTablesCanBeCreatedWhileOthersAreInUse(t *testing.T) {
 // The sweep removes what DynamoDB's TTL would (items whose expires_at has
 // passed) and nothing else: live items, and items without the attribute.
 func TestSweepExpiredDeletesOnlyExpiredItems(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	db, st, u := withUser(t, "ttl", func() time.Time { return now })
@@ -109,6 +111,7 @@ func TestSweepExpiredDeletesOnlyExpiredItems(t *testing.T) {
 // what it touches. A Query and a cancelled transaction against a table of
 // 20,000 items must cost about what they cost against an empty one (they
 // took 100 times longer before the patch).
+// Serial: it compares latencies, which parallel tests' load would skew.
 func TestCostDoesNotGrowWithTheTable(t *testing.T) {
 	ctx := context.Background()
 	db, st, u := withUser(t, "grow", nil)
@@ -174,4 +177,32 @@ func withUser(t *testing.T, table string, now func() time.Time) (*DB, *store.Sto
 		t.Fatal(err)
 	}
 	return db, st, u
+}
+
+// DropConnections finds the tables of a request the way minidyn's own
+// table-scoped failures do: a single-table call's TableName, a batch's
+// RequestItems and each item of a transaction.
+func TestTablesOfNamesEveryTableARequestTouches(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, body string
+		want       []string
+	}{
+		{"single-table call", `{"TableName": "a", "Key": {}}`, []string{"a"}},
+		{"batch", `{"RequestItems": {"b": [], "c": []}}`, []string{"b", "c"}},
+		{"transaction", `{"TransactItems": [{"Put": {"TableName": "d"}}, {"ConditionCheck": {"TableName": "e"}}], "ClientRequestToken": "x"}`, []string{"d", "e"}},
+		{"transactional read", `{"TransactItems": [{"Get": {"TableName": "f"}}]}`, []string{"f"}},
+		{"no table", `{"Limit": 1}`, nil},
+		{"not JSON", `{`, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := tablesOf([]byte(tc.body))
+			slices.Sort(got)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("tablesOf(%s) = %q, want %q", tc.body, got, tc.want)
+			}
+		})
+	}
 }

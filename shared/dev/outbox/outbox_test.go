@@ -42,6 +42,7 @@ func get(t *testing.T, h http.Handler, method, target string) *httptest.Response
 }
 
 func TestOutboxListsMessagesInLocalStackFormat(t *testing.T) {
+	t.Parallel()
 	o, _ := newTestOutbox(t)
 	mustSend(t, o, mailer.Message{To: "ana@example.com", Subject: "Confirm your email",
 		Text: "Open https://app.example/confirm?email=ana%40example.com&token=abc", HTML: "<p>Open <a href=\"x\">it</a></p>"})
@@ -71,6 +72,7 @@ func TestOutboxListsMessagesInLocalStackFormat(t *testing.T) {
 }
 
 func TestOutboxEmptyListIsAnArray(t *testing.T) {
+	t.Parallel()
 	o, _ := newTestOutbox(t)
 	if got := get(t, o, http.MethodGet, "/_aws/ses").Body.String(); got != "{\"messages\":[]}\n" {
 		t.Errorf("body %q, want an empty messages array", got)
@@ -78,6 +80,7 @@ func TestOutboxEmptyListIsAnArray(t *testing.T) {
 }
 
 func TestOutboxFilters(t *testing.T) {
+	t.Parallel()
 	o, _ := newTestOutbox(t)
 	mustSend(t, o, mailer.Message{To: "ana@example.com", Subject: "one", Text: "a"})
 	mustSend(t, o, mailer.Message{To: "bo@example.org", Subject: "two", Text: "b"})
@@ -114,6 +117,7 @@ func TestOutboxFilters(t *testing.T) {
 }
 
 func TestOutboxDeleteForgetsMessages(t *testing.T) {
+	t.Parallel()
 	o, _ := newTestOutbox(t)
 	for _, s := range []string{"one", "two", "three"} {
 		mustSend(t, o, mailer.Message{To: "ana@example.com", Subject: s, Text: s})
@@ -138,6 +142,7 @@ func TestOutboxDeleteForgetsMessages(t *testing.T) {
 }
 
 func TestOutboxRefusesOtherMethods(t *testing.T) {
+	t.Parallel()
 	o, _ := newTestOutbox(t)
 	rec := get(t, o, http.MethodPost, "/_aws/ses")
 	if rec.Code != http.StatusMethodNotAllowed || rec.Body.String() != "{\"detail\":\"Method \\\"POST\\\" not allowed.\"}\n" {
@@ -146,6 +151,7 @@ func TestOutboxRefusesOtherMethods(t *testing.T) {
 }
 
 func TestOutboxLogsRecipientSubjectAndLinkButNotTheBody(t *testing.T) {
+	t.Parallel()
 	o, logs := newTestOutbox(t)
 	mustSend(t, o, mailer.Message{To: "ana@example.com", Subject: "Confirm your email",
 		Text: "Hello Ana,\nconfirm at https://app.example/confirm?email=ana%40example.com&token=tok123.\nThanks",
@@ -166,6 +172,7 @@ func TestOutboxLogsRecipientSubjectAndLinkButNotTheBody(t *testing.T) {
 }
 
 func TestOutboxRefusesAMessageWithoutRecipient(t *testing.T) {
+	t.Parallel()
 	o, _ := newTestOutbox(t)
 	if err := o.Send(context.Background(), mailer.Message{Subject: "x", Text: "y"}); err != mailer.ErrNoRecipient {
 		t.Errorf("err = %v, want mailer.ErrNoRecipient", err)
@@ -176,6 +183,7 @@ func TestOutboxRefusesAMessageWithoutRecipient(t *testing.T) {
 }
 
 func TestOutboxMessagesIsACopy(t *testing.T) {
+	t.Parallel()
 	o, _ := newTestOutbox(t)
 	mustSend(t, o, mailer.Message{To: "ana@example.com", Subject: "one", Text: "a"})
 	got := o.Messages()
@@ -187,6 +195,7 @@ func TestOutboxMessagesIsACopy(t *testing.T) {
 }
 
 func TestOutboxKeepsEveryMessageUnderConcurrentUse(t *testing.T) {
+	t.Parallel()
 	o, _ := newTestOutbox(t)
 	const senders, each = 16, 25
 	var wg sync.WaitGroup
@@ -214,6 +223,7 @@ func TestOutboxKeepsEveryMessageUnderConcurrentUse(t *testing.T) {
 }
 
 func TestFirstURL(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ name, text, want string }{
 		{"no link", "Hello there", ""},
 		{"link with query", "Go to https://a.example/c?email=a%40b.c&token=XYZ now", "https://a.example/c?email=a%40b.c&token=XYZ"},

@@ -1,6 +1,10 @@
 package soak
 
-import "time"
+import (
+	"time"
+
+	"github.com/pufinid/pufinid-api/shared/pufinid"
+)
 
 // span is when something happened on the server's clock, as closely as the
 // driver knows: some instant in [lo, hi]. With a controlled clock, which
@@ -69,8 +73,13 @@ const (
 	mailGap            = time.Minute
 	mailDay            = 24 * time.Hour
 	mailPerDay         = 10
-	confirmLifetime    = 72 * time.Hour
-	resetLifetime      = time.Hour
+)
+
+// The emailed links' lifetimes are the API's own (pufinid.Lifetimes, which
+// the emails state), not restated here.
+var (
+	confirmLifetime = pufinid.DefaultLifetimes.ConfirmEmail
+	resetLifetime   = pufinid.DefaultLifetimes.ResetPassword
 )
 
 // mailLog is what the model knows of one email route's budget for one

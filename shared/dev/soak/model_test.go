@@ -19,6 +19,7 @@ func between(lo, hi int) span {
 }
 
 func TestLive(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name          string
 		deadline, now span
@@ -41,6 +42,7 @@ func TestLive(t *testing.T) {
 }
 
 func TestMailLog(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name            string
 		requests, sent  []int // seconds after t0
@@ -78,6 +80,7 @@ func TestMailLog(t *testing.T) {
 }
 
 func TestThrottleAllowed(t *testing.T) {
+	t.Parallel()
 	u := &user{}
 	for i := range 4 {
 		u.checked(at(i), true)
@@ -102,6 +105,7 @@ func TestThrottleAllowed(t *testing.T) {
 }
 
 func TestReference(t *testing.T) {
+	t.Parallel()
 	code := "ACME"
 	ref, err := newReference(pufinid.Reference{
 		Organizations: []pufinid.Organization{{ID: "demo", Name: "Demo"},
@@ -160,6 +164,7 @@ func TestReference(t *testing.T) {
 }
 
 func TestCaseVariants(t *testing.T) {
+	t.Parallel()
 	for _, s := range []string{"ada@example.com", "Soak.x.c1@example.org", "ABC@EXAMPLE.COM"} {
 		for _, v := range []string{caseVariant(s), swapCase(s)} {
 			if v == s || canonical(v) != canonical(s) {

@@ -45,9 +45,9 @@ func newReference(ref pufinid.Reference) (*reference, error) {
 	r := &reference{byCode: map[string]*org{}, topicID: map[int]any{},
 		designs: map[string][]any{}, design: map[string]designRef{}, apps: ref.AppProfiles}
 	for _, o := range ref.Organizations {
+		life := o.Lifetimes()
 		m := &org{id: o.ID, name: o.Name, code: o.Code, theme: map[string]any{},
-			access:  lifetime(o.AccessTokenLifetime, pufinid.DefaultAccessLifetime),
-			refresh: lifetime(o.RefreshTokenLifetime, pufinid.DefaultRefreshLifetime)}
+			access: life.Access, refresh: life.Refresh}
 		if len(o.Theme) > 0 && string(o.Theme) != "null" {
 			if err := json.Unmarshal(o.Theme, &m.theme); err != nil {
 				return nil, fmt.Errorf("organization %s: theme: %w", o.ID, err)
@@ -86,13 +86,6 @@ func newReference(ref pufinid.Reference) (*reference, error) {
 		r.design[d.ID] = designRef{org: d.Organization, json: v}
 	}
 	return r, nil
-}
-
-func lifetime(secs, def int) time.Duration {
-	if secs <= 0 {
-		secs = def
-	}
-	return time.Duration(secs) * time.Second
 }
 
 // current returns the current terms at now, by slug: the newest version

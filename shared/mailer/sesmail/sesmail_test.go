@@ -156,6 +156,7 @@ func env(vars map[string]string) func(string) string {
 }
 
 func TestSESSendsThroughEmulator(t *testing.T) {
+	t.Parallel()
 	url := emulator(t)
 	const link = "https://app.pufinid.example/confirm-email?email=ana%40example.com&token=Zk3v9QpL2mX8sT4wB7nR1cY6"
 	tests := []struct {
@@ -205,6 +206,7 @@ func TestSESSendsThroughEmulator(t *testing.T) {
 }
 
 func TestSESRequestDeclaresUTF8AndTheConfigurationSet(t *testing.T) {
+	t.Parallel()
 	url := emulator(t)
 	tests := []struct {
 		name, configurationSet string
@@ -255,6 +257,9 @@ func TestSESRequestDeclaresUTF8AndTheConfigurationSet(t *testing.T) {
 	}
 }
 
+// Serial, as TestOpenRetriesThenAnswersUnavailable: the port freePort gives
+// back must stay free, and a parallel test starting the emulator could
+// listen on it meanwhile.
 func TestSESFailuresAreUnavailable(t *testing.T) {
 	refused, err := freePort() // nothing listens there once freePort returns
 	if err != nil {
@@ -285,6 +290,7 @@ func TestSESFailuresAreUnavailable(t *testing.T) {
 	}
 }
 
+// Serial: see TestSESFailuresAreUnavailable.
 func TestOpenRetriesThenAnswersUnavailable(t *testing.T) {
 	refused, err := freePort()
 	if err != nil {
@@ -304,6 +310,7 @@ func TestOpenRetriesThenAnswersUnavailable(t *testing.T) {
 }
 
 func TestSESLogsOnlyTheRecipientDomain(t *testing.T) {
+	t.Parallel()
 	url := emulator(t)
 	var logs bytes.Buffer
 	s := New(newClient(url, nil, 1), "no-reply@pufinid.example", "")
@@ -327,6 +334,7 @@ func TestSESLogsOnlyTheRecipientDomain(t *testing.T) {
 }
 
 func TestSESRefusesAMessageWithoutRecipient(t *testing.T) {
+	t.Parallel()
 	rec := &recorder{}
 	s := New(newClient("http://127.0.0.1:1", rec, 1), "no-reply@pufinid.example", "")
 	if err := s.Send(context.Background(), mailer.Message{Subject: "S", Text: "T"}); !errors.Is(err, mailer.ErrNoRecipient) {
@@ -338,6 +346,7 @@ func TestSESRefusesAMessageWithoutRecipient(t *testing.T) {
 }
 
 func TestOpenReadsTheEnvironment(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		env        map[string]string
@@ -382,6 +391,7 @@ func TestOpenReadsTheEnvironment(t *testing.T) {
 }
 
 func TestRedactedErrorKeepsOnlyDomains(t *testing.T) {
+	t.Parallel()
 	cause := errors.New(`MessageRejected: Email address is not verified. The following identities failed the check in region EU-WEST-1: ana.b+x@example.com, "Bo" <bo@example.org>`)
 	got := redacted{cause}.Error()
 	want := `MessageRejected: Email address is not verified. The following identities failed the check in region EU-WEST-1: ...@example.com, "Bo" <...@example.org>`
