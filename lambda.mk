@@ -14,8 +14,9 @@
 # The functions of template.yaml, by logical id. A function's code is
 # ./functions/<dir>, <dir> being the logical id without "Function", in lower
 # case (PufDesignsFunction: ./functions/pufdesigns); shared/dev/lambdarun.Dir is
-# the same rule in Go, and its tests check this list and the rule against
-# template.yaml (`make lambda-functions` prints them).
+# the same rule in Go, and its tests check the functions read below and the
+# rule against template.yaml as goformation reads it (`make lambda-functions`
+# prints them), so a resource the sed below missed fails there.
 GO ?= go
 
 # The functions are template.yaml's resources named <Name>Function (at two

@@ -19,8 +19,24 @@ import (
 	"github.com/pufinid/pufinid-api/shared/web"
 )
 
-// Groups are the endpoint groups, in template.yaml's order.
-var Groups = []lambdafn.Group{
+// Group is one endpoint group as the tools see it: the function of
+// template.yaml that serves it, the Setup its main runs, and the routes
+// its router registers.
+type Group struct {
+	// Function is the group's logical id in template.yaml.
+	Function string
+	// Setup is what the function's main passes to Start.
+	Setup lambdafn.Setup
+	// Routes lists the group's router (web.Router.Routes), for the checks
+	// against template.yaml and the OpenAPI document.
+	Routes func() []web.Route
+	// Sample is a representative event of the group, under events/: a read
+	// of the table, the kind of request a cold start usually meets.
+	Sample string
+}
+
+// Groups are the endpoint groups, by logical id.
+var Groups = []Group{
 	{Function: "AppsProfileFunction", Setup: appsprofileapi.Setup, Sample: "events/appsprofile/get.json",
 		Routes: func() []web.Route { return appsprofileapi.Routes(appsprofileapi.Deps{}).Routes() }},
 	{Function: "FaqFunction", Setup: faqapi.Setup, Sample: "events/faq/list.json",
@@ -35,13 +51,22 @@ var Groups = []lambdafn.Group{
 		Routes: func() []web.Route { return usersapi.Routes(usersapi.Deps{}).Routes() }},
 }
 
-// Group returns the group served by the function of template.yaml with
+// Lookup returns the group served by the function of template.yaml with
 // the logical id function.
-func Group(function string) (lambdafn.Group, bool) {
+func Lookup(function string) (Group, bool) {
 	for _, g := range Groups {
 		if g.Function == function {
 			return g, true
 		}
 	}
-	return lambdafn.Group{}, false
+	return Group{}, false
+}
+
+// Setups are the groups' Setups by function, for the event replay.
+func Setups() map[string]lambdafn.Setup {
+	m := make(map[string]lambdafn.Setup, len(Groups))
+	for _, g := range Groups {
+		m[g.Function] = g.Setup
+	}
+	return m
 }

@@ -60,7 +60,7 @@ func TestEveryFunctionDirectoryIsAGroup(t *testing.T) {
 	}
 	for _, m := range mains {
 		dir, _ := filepath.Rel(root, filepath.Dir(m))
-		if !slices.ContainsFunc(functions.Groups, func(g lambdafn.Group) bool { return lambdarun.Dir(g.Function) == filepath.ToSlash(dir) }) {
+		if !slices.ContainsFunc(functions.Groups, func(g functions.Group) bool { return lambdarun.Dir(g.Function) == filepath.ToSlash(dir) }) {
 			t.Errorf("%s has a main.go but no entry in the list of groups", dir)
 		}
 	}

@@ -2,7 +2,7 @@
 // runs it, against a hello-world aws-lambda-go function (./hello) built
 // with the same flags: each bootstrap runs under AWS's Lambda Runtime
 // Interface Emulator with DynamoDB pointed at the embedded store, and
-// answers its group's sample event (lambdafn.Group.Sample: a DynamoDB
+// answers its group's sample event (functions.Group.Sample: a DynamoDB
 // read, prepared as the replay prepares its events).
 //
 // For each it reports the size of the deployed binary (linux/arm64), the
@@ -91,7 +91,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(stdout, "building the bootstraps and starting the embedded DynamoDB...")
-	r, err := replay.NewReplayer(ctx, replay.Options{Root: root, Groups: functions.Groups, RIE: *rie, Targets: []string{replay.Emulator}})
+	r, err := replay.NewReplayer(ctx, replay.Options{Root: root, Setups: functions.Setups(), RIE: *rie, Targets: []string{replay.Emulator}})
 	if err != nil {
 		return err
 	}
@@ -162,7 +162,7 @@ func prepare(ctx context.Context, root string, r *replay.Replayer) ([]*subject, 
 		return nil, cleanup, err
 	}
 	for _, f := range r.Template().Functions {
-		g, ok := functions.Group(f.LogicalID)
+		g, ok := functions.Lookup(f.LogicalID)
 		if !ok || g.Sample == "" {
 			return nil, cleanup, fmt.Errorf("%s has no sample event in package functions' list of groups", f.LogicalID)
 		}

@@ -18,7 +18,6 @@ import (
 	"github.com/pufinid/pufinid-api/shared/dev/apitest"
 	"github.com/pufinid/pufinid-api/shared/dev/gateway"
 	"github.com/pufinid/pufinid-api/shared/dev/samtemplate"
-	"github.com/pufinid/pufinid-api/shared/lambdafn"
 	"github.com/pufinid/pufinid-api/shared/web"
 )
 
@@ -33,11 +32,11 @@ func mustTemplate(tb testing.TB) *samtemplate.Template {
 
 // forEachFunction runs check on every function of the template with its
 // endpoint group (package functions' list).
-func forEachFunction(t *testing.T, tmpl *samtemplate.Template, check func(t *testing.T, f samtemplate.Function, g lambdafn.Group)) {
+func forEachFunction(t *testing.T, tmpl *samtemplate.Template, check func(t *testing.T, f samtemplate.Function, g functions.Group)) {
 	t.Helper()
 	for _, f := range tmpl.Functions {
 		t.Run(f.LogicalID, func(t *testing.T) {
-			g, ok := functions.Group(f.LogicalID)
+			g, ok := functions.Lookup(f.LogicalID)
 			if !ok {
 				t.Fatalf("%s is in template.yaml but has no endpoint group in package functions", f.LogicalID)
 			}
@@ -51,7 +50,7 @@ func forEachFunction(t *testing.T, tmpl *samtemplate.Template, check func(t *tes
 func isCatchAll(r gateway.Route) bool { return r.Method == "ANY" }
 
 func TestGoRoutersRegisterExactlyTheTemplateRoutes(t *testing.T) {
-	forEachFunction(t, mustTemplate(t), func(t *testing.T, f samtemplate.Function, g lambdafn.Group) {
+	forEachFunction(t, mustTemplate(t), func(t *testing.T, f samtemplate.Function, g functions.Group) {
 		goRoutes := g.Routes()
 		var fromTemplate []web.Route
 		for _, r := range f.Routes {
@@ -89,7 +88,7 @@ func TestTemplateRoutesAndOpenAPIPathsAgree(t *testing.T) {
 	}
 	owner := gateway.NewTable(tmpl.Routes())
 
-	forEachFunction(t, tmpl, func(t *testing.T, f samtemplate.Function, _ lambdafn.Group) {
+	forEachFunction(t, tmpl, func(t *testing.T, f samtemplate.Function, _ functions.Group) {
 		for _, r := range f.Routes {
 			if !isCatchAll(r) && !documented[r.Method+" "+r.Path+"/"] {
 				t.Errorf("%s is routed in template.yaml but docs/openapi.yaml has no %s %s/", r.Key(), r.Method, r.Path)
@@ -139,7 +138,7 @@ func TestGatewaySendsWrongMethodsAndUnknownPathsToTheGroup(t *testing.T) {
 			t.Errorf("%s %s: body %s has no detail", method, path, resp.Body)
 		}
 	}
-	forEachFunction(t, tmpl, func(t *testing.T, f samtemplate.Function, _ lambdafn.Group) {
+	forEachFunction(t, tmpl, func(t *testing.T, f samtemplate.Function, _ functions.Group) {
 		methods := map[string][]string{} // path -> methods routed
 		for _, r := range f.Routes {
 			methods[r.Path] = append(methods[r.Path], r.Method)

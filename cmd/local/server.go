@@ -18,6 +18,7 @@ import (
 
 	"github.com/pufinid/pufinid-api/docs"
 	"github.com/pufinid/pufinid-api/functions"
+	"github.com/pufinid/pufinid-api/shared/config"
 	"github.com/pufinid/pufinid-api/shared/dev/gateway"
 	"github.com/pufinid/pufinid-api/shared/dev/samtemplate"
 )
@@ -41,11 +42,11 @@ type apiGateway struct {
 // template's routes to the handlers. A function of the template with no
 // group is left out and reported, so its routes answer 404.
 func newGateway(ctx context.Context, tmpl *samtemplate.Template, env localEnv) (*apiGateway, []string, error) {
-	gw := &apiGateway{adapters: map[string]*httpadapter.HandlerAdapterV2{}, log: env.log, now: env.clock()}
+	gw := &apiGateway{adapters: map[string]*httpadapter.HandlerAdapterV2{}, log: env.log, now: config.Env{Now: env.now}.Clock()}
 	var routes []gateway.Route
 	var unwired []string
 	for _, f := range tmpl.Functions {
-		g, ok := functions.Group(f.LogicalID)
+		g, ok := functions.Lookup(f.LogicalID)
 		if !ok {
 			unwired = append(unwired, f.LogicalID)
 			continue

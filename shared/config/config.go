@@ -1,7 +1,8 @@
 // Package config reads a function's settings from its environment. Each
-// reader takes the lookup function (os.Getenv in main, a map in tests) and
-// reads only its own variables, so a function reads exactly the variables
-// its main asks for, and template.yaml can be checked against them.
+// reader takes the environment's lookup function (os.Getenv in Lambda, a
+// map in tests), directly or inside an Env, and reads only its own
+// variables, so a function reads exactly the variables its Setup asks for,
+// and template.yaml can be checked against them.
 package config
 
 import (

@@ -13,7 +13,6 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/pufinid/pufinid-api/shared/config"
-	"github.com/pufinid/pufinid-api/shared/web"
 )
 
 // Setup reads a function's environment and builds its handler. It makes no
@@ -31,22 +30,4 @@ func Start(setup Setup) {
 		config.Fatal(log, err)
 	}
 	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
-}
-
-// Group is one endpoint group as the tools see it: the function of
-// template.yaml that serves it, the Setup its main runs, and the routes
-// its router registers. The list of groups is package functions'; the
-// local server, the event replay, the benchmark and the cross-checks all
-// take it from there.
-type Group struct {
-	// Function is the group's logical id in template.yaml.
-	Function string
-	// Setup is what the function's main passes to Start.
-	Setup Setup
-	// Routes lists the group's router (web.Router.Routes), for the checks
-	// against template.yaml and the OpenAPI document.
-	Routes func() []web.Route
-	// Sample is a representative event of the group, under events/: a read
-	// of the table, the kind of request a cold start usually meets.
-	Sample string
 }

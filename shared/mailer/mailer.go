@@ -13,9 +13,6 @@ package mailer
 import (
 	"context"
 	"errors"
-	"regexp"
-	"strings"
-	"sync"
 )
 
 // Message is one email to one recipient. Text is the plain-text part and
@@ -29,18 +26,6 @@ type Message struct {
 // handler that passes the error on answers the contract's 503.
 type Mailer interface {
 	Send(ctx context.Context, m Message) error
-}
-
-// urlPattern finds http(s) URLs in plain text. It stops at whitespace and
-// at the characters that usually close a URL written in prose.
-// Compiled on first use, not at the users function's cold start.
-var urlPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`https?://[^\s<>"'()\[\]]+`) })
-
-// FirstURL returns the first http or https URL in text, without trailing
-// sentence punctuation, or "" if there is none. The Outbox logs it so a
-// developer can click a confirmation link; tests use it to follow links.
-func FirstURL(text string) string {
-	return strings.TrimRight(urlPattern().FindString(text), ".,;:!?")
 }
 
 // ErrNoRecipient is returned for a Message without a To address: a bug in

@@ -134,7 +134,7 @@ func (w *world) lastLink(t testing.TB, addr, subject string) (email, tok string)
 		if !slices.Contains(m.Destination.ToAddresses, addr) || !strings.Contains(m.Subject, subject) {
 			continue
 		}
-		u, err := url.Parse(mailer.FirstURL(m.Body.Text))
+		u, err := url.Parse(outbox.FirstURL(m.Body.Text))
 		if err != nil {
 			t.Fatalf("link in %q: %v", m.Body.Text, err)
 		}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/pufinid/pufinid-api/functions/users/usersapi"
+	"github.com/pufinid/pufinid-api/shared/config"
 )
 
 func TestLinksFromEnv(t *testing.T) {
@@ -16,15 +17,15 @@ func TestLinksFromEnv(t *testing.T) {
 		wantErrContains string
 	}{
 		{"both set", good, "https://app.example.com/reset/{token}?e={email}", ""},
-		{"confirm missing", "", good, usersapi.EnvConfirmEmailURL},
-		{"reset missing", good, "  ", usersapi.EnvResetPasswordURL},
+		{"confirm missing", "", good, config.EnvConfirmEmailURL},
+		{"reset missing", good, "  ", config.EnvResetPasswordURL},
 		{"no token placeholder", "https://app.example.com/confirm?email={email}", good, "{token}"},
-		{"not absolute", good, "/reset?token={token}", usersapi.EnvResetPasswordURL},
-		{"not http", "ftp://app.example.com/{token}", good, usersapi.EnvConfirmEmailURL},
+		{"not absolute", good, "/reset?token={token}", config.EnvResetPasswordURL},
+		{"not http", "ftp://app.example.com/{token}", good, config.EnvConfirmEmailURL},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			env := map[string]string{usersapi.EnvConfirmEmailURL: tc.confirm, usersapi.EnvResetPasswordURL: tc.reset}
+			env := map[string]string{config.EnvConfirmEmailURL: tc.confirm, config.EnvResetPasswordURL: tc.reset}
 			l, err := usersapi.LinksFromEnv(func(k string) string { return env[k] })
 			if tc.wantErrContains == "" {
 				if err != nil || l.ConfirmEmail != tc.confirm || l.ResetPassword != tc.reset {

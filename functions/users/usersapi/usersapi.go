@@ -46,13 +46,6 @@ type Deps struct {
 	SendEstimate time.Duration
 }
 
-// The environment variables LinksFromEnv reads (named in config, with
-// every variable the functions read).
-const (
-	EnvConfirmEmailURL  = config.EnvConfirmEmailURL
-	EnvResetPasswordURL = config.EnvResetPasswordURL
-)
-
 // Links are the templates of the links the emails carry: "{email}" and
 // "{token}" are replaced by the query-escaped address and token, e.g.
 // "https://app.example.com/confirm-email?email={email}&token={token}".
@@ -68,7 +61,7 @@ func LinksFromEnv(getenv config.Getenv) (Links, error) {
 	for _, v := range []struct {
 		name string
 		dst  *string
-	}{{EnvConfirmEmailURL, &l.ConfirmEmail}, {EnvResetPasswordURL, &l.ResetPassword}} {
+	}{{config.EnvConfirmEmailURL, &l.ConfirmEmail}, {config.EnvResetPasswordURL, &l.ResetPassword}} {
 		s, err := config.Require(getenv, v.name)
 		if err != nil {
 			return Links{}, err

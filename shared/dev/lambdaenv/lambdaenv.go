@@ -119,6 +119,6 @@ var sampleValues = map[string]string{
 	sesmail.EnvFromAddress:      "no-reply@pufinid.example",
 	sesmail.EnvConfigurationSet: "",
 	sesmail.EnvEndpoint:         "",
-	"CONFIRM_EMAIL_URL":         "https://app.pufinid.example/confirm-email?email={email}&token={token}",
-	"RESET_PASSWORD_URL":        "https://app.pufinid.example/reset-password?email={email}&token={token}",
+	config.EnvConfirmEmailURL:   "https://app.pufinid.example/confirm-email?email={email}&token={token}",
+	config.EnvResetPasswordURL:  "https://app.pufinid.example/reset-password?email={email}&token={token}",
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -116,7 +117,7 @@ func (o *Outbox) Send(ctx context.Context, m mailer.Message) error {
 	o.messages = append(o.messages, s)
 	o.mu.Unlock()
 	o.log.InfoContext(ctx, "email kept in the local outbox (see GET /_aws/ses)",
-		"to", m.To, "subject", m.Subject, "link", mailer.FirstURL(m.Text), "id", s.ID)
+		"to", m.To, "subject", m.Subject, "link", FirstURL(m.Text), "id", s.ID)
 	return nil
 }
 
@@ -191,4 +192,15 @@ func newMessageID() string {
 	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
 	h := hex.EncodeToString(b)
 	return "0100" + h[:12] + "-" + h[12:20] + "-" + h[20:24] + "-" + h[24:28] + "-" + h[28:] + "-000000"
+}
+
+// urlPattern finds http(s) URLs in plain text. It stops at whitespace and
+// at the characters that usually close a URL written in prose.
+var urlPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`https?://[^\s<>"'()\[\]]+`) })
+
+// FirstURL returns the first http or https URL in text, without trailing
+// sentence punctuation, or "" if there is none. The Outbox logs it so a
+// developer can click a confirmation link; tests use it to follow links.
+func FirstURL(text string) string {
+	return strings.TrimRight(urlPattern().FindString(text), ".,;:!?")
 }

@@ -234,8 +234,8 @@ func TestFirstURL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := mailer.FirstURL(tt.text); got != tt.want {
-				t.Errorf("mailer.FirstURL(%q) = %q, want %q", tt.text, got, tt.want)
+			if got := FirstURL(tt.text); got != tt.want {
+				t.Errorf("FirstURL(%q) = %q, want %q", tt.text, got, tt.want)
 			}
 		})
 	}

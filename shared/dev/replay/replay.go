@@ -78,10 +78,10 @@ const (
 // Options configure a replay.
 type Options struct {
 	Root string // module root
-	// Groups are the endpoint groups to replay, each built in process
-	// with its own Setup (functions.Groups): a function of template.yaml
-	// with no group is reported as not replayable.
-	Groups  []lambdafn.Group
+	// Setups are the functions' Setups by logical id (functions.Setups()),
+	// each run in process: a function of template.yaml with none is
+	// reported as not replayable.
+	Setups  map[string]lambdafn.Setup
 	RIE     string         // the emulator; "" builds it with `make rie-path`
 	Targets []string       // InProcess, Emulator; nil: both
 	Filter  *regexp.Regexp // replays only the event files it matches; nil: all
@@ -149,12 +149,8 @@ type Replayer struct {
 
 // setup is the Setup of the group served by function.
 func (r *Replayer) setup(function string) (lambdafn.Setup, bool) {
-	for _, g := range r.opts.Groups {
-		if g.Function == function && g.Setup != nil {
-			return g.Setup, true
-		}
-	}
-	return nil, false
+	setup, ok := r.opts.Setups[function]
+	return setup, ok && setup != nil
 }
 
 // NewReplayer starts the embedded store and the recorders and, when the
@@ -197,7 +193,7 @@ func NewReplayer(ctx context.Context, o Options) (_ *Replayer, err error) {
 			return nil, err
 		}
 		if _, ok := r.setup(f.LogicalID); !ok {
-			r.missing[f.LogicalID] = "no endpoint group in Options.Groups (package functions' list)"
+			r.missing[f.LogicalID] = "no Setup in Options.Setups (package functions' list of groups)"
 		}
 	}
 	if slices.Contains(o.Targets, Emulator) {

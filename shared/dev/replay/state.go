@@ -15,7 +15,6 @@ import (
 
 	"github.com/pufinid/pufinid-api/shared/config"
 	"github.com/pufinid/pufinid-api/shared/dev/outbox"
-	"github.com/pufinid/pufinid-api/shared/mailer"
 )
 
 // placeholders are what an event may leave for the replay to fill in. Any
@@ -141,7 +140,7 @@ func emailedToken(mail *outbox.Outbox, linkPath string) (string, error) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		for _, m := range mail.Messages() {
-			u, err := url.Parse(mailer.FirstURL(m.Body.Text))
+			u, err := url.Parse(outbox.FirstURL(m.Body.Text))
 			if err != nil || u.Path != linkPath || !strings.EqualFold(m.Destination.ToAddresses[0], anaEmail) {
 				continue
 			}

@@ -1,10 +1,6 @@
 package soak
 
-import (
-	"time"
-
-	"github.com/pufinid/pufinid-api/shared/pufinid"
-)
+import "time"
 
 // span is when something happened on the server's clock, as closely as the
 // driver knows: some instant in [lo, hi]. With a controlled clock, which
@@ -73,13 +69,14 @@ const (
 	mailGap            = time.Minute
 	mailDay            = 24 * time.Hour
 	mailPerDay         = 10
-)
-
-// The emailed links' lifetimes are the API's own (pufinid.Lifetimes, which
-// the emails state), not restated here.
-var (
-	confirmLifetime = pufinid.DefaultLifetimes.ConfirmEmail
-	resetLifetime   = pufinid.DefaultLifetimes.ResetPassword
+	// The lifetimes the model expects, stated here on purpose apart from
+	// the API's (pufinid.DefaultLifetimes): the model is an independent
+	// reading of the contract, so a change of the API's defaults fails
+	// TestModelLifetimesAreTheContracts instead of passing unnoticed.
+	confirmLifetime = 72 * time.Hour
+	resetLifetime   = time.Hour
+	defaultAccess   = 300 * time.Second // simplejwt's, where an organization sets none
+	defaultRefresh  = 24 * time.Hour
 )
 
 // mailLog is what the model knows of one email route's budget for one

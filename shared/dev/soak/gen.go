@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-
-	"github.com/pufinid/pufinid-api/shared/pufinid"
 )
 
 // What the driver fills forms with. Values are valid under the contract's
@@ -134,16 +132,16 @@ var advances = []struct {
 	weight int
 }{
 	{time.Second, 30},
-	{mailGap / 2, 20},                                   // inside the gap between two emails
-	{mailGap - time.Second, 15},                         // its last second
-	{mailGap + time.Second, 40},                         // past it
-	{pufinid.DefaultLifetimes.Access - time.Second, 10}, // the last second of a default access token
-	{pufinid.DefaultLifetimes.Access + time.Second, 25}, // past it
-	{loginWindow - time.Second, 6},                      // the last second of a login failure window
-	{loginWindow + time.Second, 10},                     // past it
-	{resetLifetime + time.Second, 6},                    // reset links
-	{pufinid.DefaultLifetimes.Refresh + time.Second, 3}, // default refresh tokens; the day's email budget, as long
-	{confirmLifetime + time.Second, 2},                  // confirmation links
+	{mailGap / 2, 20},                  // inside the gap between two emails
+	{mailGap - time.Second, 15},        // its last second
+	{mailGap + time.Second, 40},        // past it
+	{defaultAccess - time.Second, 10},  // the last second of a default access token
+	{defaultAccess + time.Second, 25},  // past it
+	{loginWindow - time.Second, 6},     // the last second of a login failure window
+	{loginWindow + time.Second, 10},    // past it
+	{resetLifetime + time.Second, 6},   // reset links
+	{defaultRefresh + time.Second, 3},  // default refresh tokens, and the day's email budget (mailDay, as long)
+	{confirmLifetime + time.Second, 2}, // confirmation links
 }
 
 func (c *client) pickAdvance() time.Duration {

@@ -173,3 +173,13 @@ func TestCaseVariants(t *testing.T) {
 		}
 	}
 }
+
+// The model states the contract's lifetimes itself; they must be the
+// API's defaults, so that changing either side is a decision, not a slip.
+func TestModelLifetimesAreTheContracts(t *testing.T) {
+	t.Parallel()
+	want := pufinid.Lifetimes{Access: defaultAccess, Refresh: defaultRefresh, ConfirmEmail: confirmLifetime, ResetPassword: resetLifetime}
+	if pufinid.DefaultLifetimes != want {
+		t.Errorf("the API's default lifetimes are %+v, the model's %+v", pufinid.DefaultLifetimes, want)
+	}
+}

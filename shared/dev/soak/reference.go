@@ -45,9 +45,9 @@ func newReference(ref pufinid.Reference) (*reference, error) {
 	r := &reference{byCode: map[string]*org{}, topicID: map[int]any{},
 		designs: map[string][]any{}, design: map[string]designRef{}, apps: ref.AppProfiles}
 	for _, o := range ref.Organizations {
-		life := o.Lifetimes()
 		m := &org{id: o.ID, name: o.Name, code: o.Code, theme: map[string]any{},
-			access: life.Access, refresh: life.Refresh}
+			access:  lifetime(o.AccessTokenLifetime, defaultAccess),
+			refresh: lifetime(o.RefreshTokenLifetime, defaultRefresh)}
 		if len(o.Theme) > 0 && string(o.Theme) != "null" {
 			if err := json.Unmarshal(o.Theme, &m.theme); err != nil {
 				return nil, fmt.Errorf("organization %s: theme: %w", o.ID, err)
@@ -86,6 +86,14 @@ func newReference(ref pufinid.Reference) (*reference, error) {
 		r.design[d.ID] = designRef{org: d.Organization, json: v}
 	}
 	return r, nil
+}
+
+// lifetime is a stored lifetime of secs seconds, or def where none is set.
+func lifetime(secs int, def time.Duration) time.Duration {
+	if secs <= 0 {
+		return def
+	}
+	return time.Duration(secs) * time.Second
 }
 
 // current returns the current terms at now, by slug: the newest version

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/pufinid/pufinid-api/shared/apierror"
+	"github.com/pufinid/pufinid-api/shared/dev/outbox"
 	"github.com/pufinid/pufinid-api/shared/dev/sesemulator"
 	"github.com/pufinid/pufinid-api/shared/mailer"
 	"github.com/pufinid/pufinid-api/shared/web"
@@ -198,7 +199,7 @@ func TestSESSendsThroughEmulator(t *testing.T) {
 			if e.From != tt.env[EnvFromAddress] || e.Subject != tt.msg.Subject || e.Body.Text != tt.msg.Text || e.Body.HTML != tt.msg.HTML {
 				t.Errorf("stored %+v\nwant from %q and message %+v", e, tt.env[EnvFromAddress], tt.msg)
 			}
-			if mailer.FirstURL(e.Body.Text) != link || tt.htmlHasLink && !strings.Contains(e.Body.HTML, link) {
+			if outbox.FirstURL(e.Body.Text) != link || tt.htmlHasLink && !strings.Contains(e.Body.HTML, link) {
 				t.Errorf("stored email lost the link %s: %+v", link, e)
 			}
 		})

@@ -54,11 +54,3 @@ func (e localEnv) forFunction(f samtemplate.Function) (config.Env, error) {
 var optionalLocally = map[string]bool{
 	sesmail.EnvFromAddress: true, sesmail.EnvConfigurationSet: true, sesmail.EnvEndpoint: true,
 }
-
-// clock is the server's clock: now, or time.Now.
-func (e localEnv) clock() func() time.Time {
-	if e.now != nil {
-		return e.now
-	}
-	return time.Now
-}
