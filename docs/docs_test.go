@@ -386,7 +386,7 @@ func TestAppsProfileExamples(t *testing.T) {
 				t.Fatalf("GET /v1/apps-profile/?%s: %d %s", q.Encode(), rec.Code, rec.Body)
 			}
 			for k, v := range map[string]string{
-				"Content-Type": "application/json", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+				"Content-Type": "application/json", "Cache-Control": "public, max-age=60", "X-Content-Type-Options": "nosniff",
 			} {
 				if got := rec.Header().Get(k); got != v {
 					t.Errorf("%s: %q, the docs say %q", k, got, v)

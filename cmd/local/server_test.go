@@ -41,7 +41,9 @@ func mustGateway(tb testing.TB) (*apiGateway, *apitest.Env) {
 	return gw, env
 }
 
-func TestGatewayAnswersOnePageWithOneDynamoDBRequest(t *testing.T) {
+// Each function reads a public page once (with the reference pointer, on
+// its first read), then answers it from its own cache.
+func TestGatewayAnswersWarmPublicReadsWithNoDynamoDBRequest(t *testing.T) {
 	gw, env := mustGateway(t)
 	tests := []struct{ name, path string }{
 		{"topic list", "/v1/faq/topics/"},
@@ -51,14 +53,16 @@ func TestGatewayAnswersOnePageWithOneDynamoDBRequest(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			before := env.Requests.Load()
-			rec := httptest.NewRecorder()
-			gw.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tc.path, nil))
-			if rec.Code != http.StatusOK {
-				t.Fatalf("GET %s: %d %s", tc.path, rec.Code, rec.Body)
-			}
-			if n := env.Requests.Load() - before; !env.RequestsMatch(n, 1) {
-				t.Errorf("GET %s sent %d DynamoDB requests, want 1", tc.path, n)
+			for i, want := range []struct{ lo, hi int64 }{{1, 2}, {0, 0}} {
+				before := env.Requests.Load()
+				rec := httptest.NewRecorder()
+				gw.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tc.path, nil))
+				if rec.Code != http.StatusOK {
+					t.Fatalf("GET %s: %d %s", tc.path, rec.Code, rec.Body)
+				}
+				if n := env.Requests.Load() - before; n < want.lo || (n > want.hi && env.Faults == nil) {
+					t.Errorf("GET %s, read %d: %d DynamoDB requests, want %d to %d", tc.path, i+1, n, want.lo, want.hi)
+				}
 			}
 		})
 	}

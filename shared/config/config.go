@@ -31,6 +31,10 @@ const (
 	EnvDynamoDBEndpoint = "DYNAMODB_ENDPOINT"
 	EnvSigningKey       = "JWT_SIGNING_KEY"
 	EnvLogLevel         = "LOG_LEVEL"
+	// EnvReferenceTTL is how long an instance trusts the reference data
+	// it read (a Go duration; 1m if unset): the store's copy of the
+	// snapshot pointer and the cache of public answers.
+	EnvReferenceTTL = "REFERENCE_CACHE_TTL"
 	// The users function's email links (usersapi.LinksFromEnv).
 	EnvConfirmEmailURL  = "CONFIRM_EMAIL_URL"
 	EnvResetPasswordURL = "RESET_PASSWORD_URL"
@@ -89,8 +93,26 @@ func Store(ctx context.Context, env Env) (*store.Store, error) {
 	if table == "" {
 		return nil, fmt.Errorf("config: %s is not set", EnvTable)
 	}
+	ttl, err := ReferenceTTL(env.Getenv)
+	if err != nil {
+		return nil, err
+	}
 	return store.Open(ctx, store.Options{Table: table, Endpoint: env.Getenv(EnvDynamoDBEndpoint), Getenv: env.Getenv,
-		Now: env.Now, APIOptions: env.DynamoDBMiddleware})
+		Now: env.Now, APIOptions: env.DynamoDBMiddleware, ReferenceTTL: ttl})
+}
+
+// ReferenceTTL reads REFERENCE_CACHE_TTL: store.DefaultReferenceTTL if
+// unset, else a duration from 1s to 1h.
+func ReferenceTTL(getenv Getenv) (time.Duration, error) {
+	v := strings.TrimSpace(getenv(EnvReferenceTTL))
+	if v == "" {
+		return store.DefaultReferenceTTL, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Second || d > time.Hour {
+		return 0, fmt.Errorf("config: %s %q: want a duration from 1s to 1h, such as 60s", EnvReferenceTTL, v)
+	}
+	return d, nil
 }
 
 // Tokens returns the token issuer for JWT_SIGNING_KEY, on env's clock.

@@ -103,7 +103,6 @@ func TestSecurityReadsAreStronglyConsistent(t *testing.T) {
 			_, err := st.AllowEmail(ctx, u.Email, store.PurposeReset, now)
 			return err
 		}},
-		{"revoke every refresh token", func() error { return st.RevokeAllRefreshTokens(ctx, u.ID) }},
 		{"delete a user", func() error { return st.DeleteUser(ctx, u) }},
 	}
 	for _, op := range strongOps {

@@ -109,12 +109,16 @@ func (s *Store) ConfirmEmail(ctx context.Context, userID, hash string, now time.
 }
 
 // ResetPassword uses userID's reset token whose hash is hash (as
-// ConfirmEmail does) and, in the same transaction, stores passwordHash. The
-// reset link proved the user reads mail at the address, so the address
-// counts as confirmed too.
+// ConfirmEmail does) and, in the same transaction, stores passwordHash and
+// ends every session of the user (the profile's map of refresh tokens
+// goes: revokeAllTokens), whatever the number of tokens. The reset link
+// proved the user reads mail at the address, so the address counts as
+// confirmed too.
 func (s *Store) ResetPassword(ctx context.Context, userID, hash, passwordHash string, now time.Time) error {
-	return s.useEmailToken(ctx, userID, PurposeReset, hash, now, expr{text: "SET #ph = :ph, #v = :true",
-		names: map[string]string{"#ph": "password_hash", "#v": "is_verified"},
+	names := revokeAllNames()
+	names["#ph"], names["#v"] = "password_hash", "is_verified"
+	return s.useEmailToken(ctx, userID, PurposeReset, hash, now, expr{text: "SET #ph = :ph, #v = :true " + revokeAllTokens,
+		names: names,
 		values: map[string]types.AttributeValue{
 			":ph":   &types.AttributeValueMemberS{Value: passwordHash},
 			":true": &types.AttributeValueMemberBOOL{Value: true},

@@ -112,3 +112,11 @@ func (s *Store) DeleteRaw(ctx context.Context, pk, sk string) error {
 	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: key{pk, sk}.av()})
 	return err
 }
+
+// RefreshTokenEntries returns the user's map of refresh tokens as the
+// profile holds it (live and dead entries), nil when there is none.
+func (s *Store) RefreshTokenEntries(ctx context.Context, userID string) (map[string]int64, error) {
+	var cur sessions
+	_, err := s.get(ctx, userProfileKey(userID), &cur, strong)
+	return cur.Tokens, err
+}

@@ -44,6 +44,21 @@ func pufDesignPK(org string) string { return "ORG#" + org + "#PUF" }
 
 func pufDesignKey(org, id string) key { return key{pufDesignPK(org), "PUF#" + id} }
 
+// A list served in pages (the FAQ topics, an organization's PUF designs)
+// is also stored in order, one item per position, beside the items by id:
+// a page is the Query of the positions it shows. Every position item
+// carries the list's length; listCountKey holds it too, for a page past
+// the end.
+func listPosKey(pk string, i int) key { return key{pk, fmt.Sprintf("%s%012d", listPosPrefix, i)} }
+
+func listCountKey(pk string) key { return key{pk, "COUNT"} }
+
+const (
+	listPosPrefix = "POS#"
+	// maxListPos is the last position a key can name.
+	maxListPos = 999_999_999_999
+)
+
 func appProfilePK(client string) string { return "APP#" + client }
 
 func appProfileBaseKey(client string) key { return key{appProfilePK(client), "BASE"} }
@@ -105,11 +120,12 @@ func mailThrottleKey(email string, p EmailPurpose) key {
 	return key{"MAILTHROTTLE#" + hex.EncodeToString(sum[:]), "ROUTE#" + string(p)}
 }
 
-// Refresh tokens live in their user's partition, by jti, so revoking all of
-// a user's tokens is one Query and deleting the user deletes them.
-const refreshTokenPrefix = "RTOKEN#"
-
-func refreshTokenKey(userID, jti string) key { return key{userPK(userID), refreshTokenPrefix + jti} }
+// Refresh tokens are a map in their user's profile (tokens.go). Before
+// that, each was an item of the user's partition under this prefix; such
+// items are no longer read and go by their TTL. Every other sort key of a
+// user's partition sorts before it, so a Query below it (DeleteUser) skips
+// them.
+const legacyRefreshTokenPrefix = "RTOKEN#"
 
 // Password check counters (passwordcheck.go): an account's live in its
 // partition, so they go with the account; a login name that matches no

@@ -23,6 +23,9 @@ type LoginAttempt struct {
 	Found bool
 
 	check PasswordCheck
+	// tokens is the account's map of refresh tokens as read, which the
+	// login's own token is added to (tokenUpdate).
+	tokens map[string]int64
 }
 
 // Check is the attempt's password check, to Reserve before the password is
@@ -92,7 +95,11 @@ func (s *Store) LoginLookup(ctx context.Context, login, ip string) (*LoginAttemp
 		if err != nil {
 			return nil, err
 		}
-		a.User, a.Found = u[0], true
+		cur, err := decodeSessions(it)
+		if err != nil {
+			return nil, err
+		}
+		a.User, a.Found, a.tokens = u[0], true, cur.Tokens
 	}
 	if a.Found && verify && !sameAddress(a.User.Email, login) {
 		// A legacy claim without its address, on another address's key:
@@ -113,51 +120,74 @@ func (s *Store) LoginLookup(ctx context.Context, login, ip string) (*LoginAttemp
 }
 
 // LoginSucceeded finishes a login whose password matched, in one
-// TransactWriteItems: it records the refresh token rt, stores newHash as
-// the password hash when it is not "" (a rehash under stronger parameters),
-// and gives back the check's reservations on the source's two counters
-// (the account's keeps it: it caps checks). All of
-// it is conditional on the profile still holding the hash the password was
-// checked against, so a login racing a password change or reset cannot
-// leave a refresh token the change did not revoke, and a rehash cannot
-// overwrite a new password.
+// TransactWriteItems: it records the refresh token rt in the profile
+// (tokenUpdate: bounded to MaxRefreshTokens, the oldest revoked), stores
+// newHash as the password hash when it is not "" (a rehash under stronger
+// parameters), and gives back the check's reservations on the source's
+// two counters (the account's keeps it: it caps checks). The profile's
+// update is conditional on the profile still holding the hash the
+// password was checked against, so a login racing a password change or
+// reset cannot leave a refresh token the change did not revoke (the
+// change removes the map in the same write as it sets the hash), and a
+// rehash cannot overwrite a new password.
+//
+// When the profile's condition fails, its ALL_OLD answer tells why: a
+// profile gone or with another hash is ErrLoginStale; a map changed by a
+// parallel login or revoke is read from the answer and the transaction
+// computed again (at most maxTokenWrites in all, then a 503).
 func (s *Store) LoginSucceeded(ctx context.Context, a *LoginAttempt, rt RefreshToken, newHash string) error {
-	cond := profileExists(expr{text: "#h = :h", names: map[string]string{"#h": "password_hash"},
-		values: map[string]types.AttributeValue{":h": &types.AttributeValueMemberS{Value: a.User.PasswordHash}}})
-	profile := s.profileCheck(a.User.ID, cond)
+	hashIs := expr{text: "#h = :h", names: map[string]string{"#h": "password_hash"},
+		values: map[string]types.AttributeValue{":h": &types.AttributeValueMemberS{Value: a.User.PasswordHash}}}
+	var also []expr
 	if newHash != "" {
-		profile = types.TransactWriteItem{Update: s.profileUpdate(a.User.ID, expr{text: "SET #h = :new",
-			values: map[string]types.AttributeValue{":new": &types.AttributeValueMemberS{Value: newHash}}}, cond)}
+		also = append(also, expr{text: "#h = :newh", names: map[string]string{"#h": "password_hash"},
+			values: map[string]types.AttributeValue{":newh": &types.AttributeValueMemberS{Value: newHash}}})
 	}
-	items := []types.TransactWriteItem{profile, s.putRefreshToken(rt)}
-	givesBack := 0
+	var givesBack []types.TransactWriteItem
 	for _, c := range []*counter{&a.check.pair, &a.check.ip} {
 		if it, ok := s.giveBackItem(c, a.check.id); ok {
-			items = append(items, it)
-			givesBack++
+			givesBack = append(givesBack, it)
 		}
 	}
-	for {
-		err := s.transact(ctx, items)
+	tokens := a.tokens
+	for attempt := 1; ; attempt++ {
+		update, cond := tokenUpdate(tokens, rt, s.now(), also...)
+		profile := s.profileUpdate(a.User.ID, update, profileExists(hashIs, cond))
+		profile.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+		err := s.transact(ctx, append([]types.TransactWriteItem{{Update: profile}}, givesBack...))
 		failed := failedConditions(err)
-		if len(failed) > 0 && failed[0] >= 2 && givesBack > 0 {
-			// A source window closed (and went) since the reservation: there
-			// is nothing to give back to it.
-			kept := items[:2]
-			for i, it := range items[2:] {
-				if !slices.Contains(failed, 2+i) {
-					kept = append(kept, it)
-				}
+		if len(failed) == 0 {
+			if err != nil {
+				return unavailable(err)
 			}
-			if len(kept) < len(items) {
-				items, givesBack = kept, len(kept)-2
-				continue
+			a.check.pair.held, a.check.ip.held = 0, 0
+			return nil
+		}
+		// A source window closed (and went) since the reservation: there
+		// is nothing to give back to it.
+		var kept []types.TransactWriteItem
+		for i, it := range givesBack {
+			if !slices.Contains(failed, 1+i) {
+				kept = append(kept, it)
 			}
 		}
-		if err := onFailed(err, ErrLoginStale); err != nil {
-			return err
+		givesBack = kept
+		if failed[0] == 0 {
+			cur, derr := decodeSessions(failedItem(err, 0))
+			switch {
+			case derr != nil:
+				return derr
+			case cur.holds(rt) && (cur.PasswordHash == a.User.PasswordHash || newHash != "" && cur.PasswordHash == newHash):
+				// This login's own write, committed once already.
+				a.check.pair.held, a.check.ip.held = 0, 0
+				return nil
+			case !cur.Exists || cur.PasswordHash != a.User.PasswordHash:
+				return ErrLoginStale
+			}
+			tokens = cur.Tokens
 		}
-		a.check.pair.held, a.check.ip.held = 0, 0
-		return nil
+		if attempt == maxTokenWrites {
+			return unavailable(err)
+		}
 	}
 }

@@ -3,19 +3,29 @@ package store
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/pufinid/pufinid-api/shared/pufinid"
 )
 
+// Reference reads resolve the current snapshot's version first
+// (snapshot.go): from the instance's copy of the pointer when it is fresh,
+// else with one GetItem more.
+
 // Terms returns every version of every term: one Query of the TERMS partition.
 func (s *Store) Terms(ctx context.Context) ([]pufinid.Term, error) {
-	items, err := s.partition(ctx, termsPK)
+	v, err := s.referenceVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	items, err := s.partition(ctx, key{PK: termsPK}.at(v).PK)
 	if err != nil {
 		return nil, err
 	}
@@ -27,11 +37,15 @@ func (s *Store) TermVersions(ctx context.Context, slug string) ([]pufinid.Term, 
 	if strings.Contains(slug, "#") {
 		return nil, nil
 	}
+	v, err := s.referenceVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
 	items, err := s.queryAll(ctx, &dynamodb.QueryInput{
 		KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
 		ExpressionAttributeNames: map[string]string{"#pk": AttrPK, "#sk": AttrSK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk":     &types.AttributeValueMemberS{Value: termsPK},
+			":pk":     &types.AttributeValueMemberS{Value: key{PK: termsPK}.at(v).PK},
 			":prefix": &types.AttributeValueMemberS{Value: termSlugPrefix(slug)},
 		},
 	})
@@ -41,30 +55,38 @@ func (s *Store) TermVersions(ctx context.Context, slug string) ([]pufinid.Term, 
 	return unmarshalAll[pufinid.Term](items)
 }
 
-// FAQTopics returns every topic, ordered by sort_order then id, each with
-// its questions in the same order: one Query of the FAQ partition.
-func (s *Store) FAQTopics(ctx context.Context) ([]pufinid.FAQTopic, error) {
-	items, err := s.partition(ctx, faqPK)
+// FAQTopicsPage returns the topics at positions [offset, offset+limit) of
+// the list ordered by sort_order then id, each with its questions in the
+// same order, and the length of the list: one Query of those positions
+// (a second request, a GetItem of the length, only for a page past the
+// end). It reads limit items, however long the list.
+func (s *Store) FAQTopicsPage(ctx context.Context, offset, limit int) ([]pufinid.FAQTopic, int, error) {
+	v, err := s.referenceVersion(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	topics, err := unmarshalAll[pufinid.FAQTopic](items)
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(topics, func(a, b pufinid.FAQTopic) int {
-		return cmp.Or(cmp.Compare(a.SortOrder, b.SortOrder), cmp.Compare(a.ID, b.ID))
-	})
+	topics, count, err := listPage[pufinid.FAQTopic](ctx, s, key{PK: faqPK}.at(v).PK, offset, limit)
 	for i := range topics {
-		topics[i].Questions = sortQuestions(topics[i].Questions)
+		topics[i].Questions = sortQuestions(topics[i].Questions) // stored sorted; never null
 	}
-	return topics, nil
+	return topics, count, err
+}
+
+// FAQTopics returns every topic in the list's order (tools and tests: the
+// API reads pages).
+func (s *Store) FAQTopics(ctx context.Context) ([]pufinid.FAQTopic, error) {
+	topics, _, err := s.FAQTopicsPage(ctx, 0, maxListPos)
+	return topics, err
 }
 
 // FAQTopic returns one topic: one GetItem. A missing topic is a 404.
 func (s *Store) FAQTopic(ctx context.Context, id int) (pufinid.FAQTopic, error) {
 	var t pufinid.FAQTopic
-	found, err := s.get(ctx, faqTopicKey(id), &t, eventual)
+	v, err := s.referenceVersion(ctx)
+	if err != nil {
+		return t, err
+	}
+	found, err := s.get(ctx, faqTopicKey(id).at(v), &t, eventual)
 	if err != nil {
 		return t, err
 	}
@@ -87,28 +109,76 @@ func sortQuestions(qs []pufinid.FAQQuestion) []pufinid.FAQQuestion {
 	return qs
 }
 
-// PufDesigns returns an organization's designs ordered by name then id: one
-// Query of the organization's design partition.
+// PufDesignsPage returns the designs of org at positions [offset,
+// offset+limit) of the list ordered by name then id, and the length of
+// the list: as FAQTopicsPage, one Query reading limit items.
+func (s *Store) PufDesignsPage(ctx context.Context, org string, offset, limit int) ([]pufinid.PufDesign, int, error) {
+	v, err := s.referenceVersion(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	return listPage[pufinid.PufDesign](ctx, s, key{PK: pufDesignPK(org)}.at(v).PK, offset, limit)
+}
+
+// PufDesigns returns all of org's designs in the list's order (tools and
+// tests: the API reads pages).
 func (s *Store) PufDesigns(ctx context.Context, org string) ([]pufinid.PufDesign, error) {
-	items, err := s.partition(ctx, pufDesignPK(org))
-	if err != nil {
-		return nil, err
+	ds, _, err := s.PufDesignsPage(ctx, org, 0, maxListPos)
+	return ds, err
+}
+
+// listPage reads positions [offset, offset+limit) of the list stored in
+// partition pk (listPosKey) and the list's length.
+func listPage[T any](ctx context.Context, s *Store, pk string, offset, limit int) ([]T, int, error) {
+	if offset < 0 || limit < 1 {
+		return nil, 0, fmt.Errorf("store: page at offset %d of %d items", offset, limit)
 	}
-	ds, err := unmarshalAll[pufinid.PufDesign](items)
-	if err != nil {
-		return nil, err
+	var items []item
+	if offset <= maxListPos {
+		last := min(offset+limit-1, maxListPos)
+		var err error
+		items, err = s.queryAll(ctx, &dynamodb.QueryInput{
+			KeyConditionExpression:   aws.String("#pk = :pk AND #sk BETWEEN :first AND :last"),
+			ExpressionAttributeNames: map[string]string{"#pk": AttrPK, "#sk": AttrSK},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":pk":    &types.AttributeValueMemberS{Value: pk},
+				":first": &types.AttributeValueMemberS{Value: listPosKey(pk, offset).SK},
+				":last":  &types.AttributeValueMemberS{Value: listPosKey(pk, last).SK},
+			},
+		})
+		if err != nil {
+			return nil, 0, err
+		}
 	}
-	slices.SortFunc(ds, func(a, b pufinid.PufDesign) int {
-		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
-	})
-	return ds, nil
+	var count struct {
+		N int `dynamodbav:"list_count"`
+	}
+	if len(items) > 0 {
+		if err := attributevalue.UnmarshalMap(items[0], &count); err != nil {
+			return nil, 0, unavailable(err)
+		}
+	} else if _, err := s.get(ctx, listCountKey(pk), &count, eventual); err != nil {
+		return nil, 0, err
+	}
+	out, err := unmarshalAll[T](items)
+	if err != nil {
+		return nil, 0, err
+	}
+	if out == nil {
+		out = []T{}
+	}
+	return out, count.N, nil
 }
 
 // PufDesign returns one design of org: one GetItem. Another organization's
 // design is not found, by construction of the key.
 func (s *Store) PufDesign(ctx context.Context, org, id string) (pufinid.PufDesign, error) {
 	var d pufinid.PufDesign
-	found, err := s.get(ctx, pufDesignKey(org, id), &d, eventual)
+	v, err := s.referenceVersion(ctx)
+	if err != nil {
+		return d, err
+	}
+	found, err := s.get(ctx, pufDesignKey(org, id).at(v), &d, eventual)
 	if err != nil {
 		return d, err
 	}
@@ -119,17 +189,22 @@ func (s *Store) PufDesign(ctx context.Context, org, id string) (pufinid.PufDesig
 }
 
 // AppProfile returns a client's profile overlaid by group g's and then by
-// QR code id's, each overlay only if it exists: one BatchGetItem. An unknown
-// client is a 404.
+// QR code id's, each overlay only if it exists: one eventually consistent
+// BatchGetItem (reference data changes only by a load). An unknown client
+// is a 404.
 func (s *Store) AppProfile(ctx context.Context, client, g, id string) (pufinid.AppProfile, error) {
-	keys := []key{appProfileBaseKey(client)}
+	v, err := s.referenceVersion(ctx)
+	if err != nil {
+		return pufinid.AppProfile{}, err
+	}
+	keys := []key{appProfileBaseKey(client).at(v)}
 	if g != "" {
-		keys = append(keys, appProfileGroupKey(client, g))
+		keys = append(keys, appProfileGroupKey(client, g).at(v))
 	}
 	if id != "" {
-		keys = append(keys, appProfileCodeKey(client, id))
+		keys = append(keys, appProfileCodeKey(client, id).at(v))
 	}
-	got, err := s.batchGet(ctx, keys)
+	got, err := s.batchGetWith(ctx, keys, eventual)
 	if err != nil {
 		return pufinid.AppProfile{}, err
 	}
@@ -162,7 +237,11 @@ func (s *Store) OrganizationByCode(ctx context.Context, code *string) (pufinid.O
 		code = nil
 	}
 	var o pufinid.Organization
-	found, err := s.get(ctx, orgCodeKey(code), &o, eventual)
+	v, err := s.referenceVersion(ctx)
+	if err != nil {
+		return o, err
+	}
+	found, err := s.get(ctx, orgCodeKey(code).at(v), &o, eventual)
 	if err != nil {
 		return o, err
 	}
@@ -176,12 +255,17 @@ func (s *Store) OrganizationByCode(ctx context.Context, code *string) (pufinid.O
 // consistent, re-asking after a jittered pause for the keys DynamoDB
 // leaves unprocessed (it does, under throttling, without an error).
 func (s *Store) batchGet(ctx context.Context, keys []key) (map[key]item, error) {
+	return s.batchGetWith(ctx, keys, strong)
+}
+
+// batchGetWith is batchGet with the consistency given.
+func (s *Store) batchGetWith(ctx context.Context, keys []key, consistent bool) (map[key]item, error) {
 	req := make([]map[string]types.AttributeValue, len(keys))
 	for i, k := range keys {
 		req[i] = k.av()
 	}
 	out := map[key]item{}
-	pending := &types.KeysAndAttributes{Keys: req, ConsistentRead: aws.Bool(true)}
+	pending := &types.KeysAndAttributes{Keys: req, ConsistentRead: aws.Bool(consistent)}
 	for attempt := 0; pending != nil && len(pending.Keys) > 0; attempt++ {
 		if attempt == maxStoreAttempts {
 			return nil, unavailable(errBatchUnprocessed)
@@ -219,3 +303,30 @@ func keyOf(it item) key {
 	}
 	return k
 }
+
+// UserOrganization returns the id of the organization userID belongs to:
+// one strongly consistent GetItem of the profile, projected to that
+// attribute (a token whose user was deleted a moment ago finds nothing). A
+// missing user is a 404.
+func (s *Store) UserOrganization(ctx context.Context, userID string) (string, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: userProfileKey(userID).av(), ConsistentRead: aws.Bool(true),
+		ProjectionExpression: aws.String("#o"), ExpressionAttributeNames: map[string]string{"#o": attrOrganizationID},
+	})
+	if err != nil {
+		return "", unavailable(err)
+	}
+	if out.Item == nil {
+		return "", errNotFound()
+	}
+	var u struct {
+		OrganizationID string `dynamodbav:"organization_id"`
+	}
+	if err := attributevalue.UnmarshalMap(out.Item, &u); err != nil {
+		return "", unavailable(err)
+	}
+	return u.OrganizationID, nil
+}
+
+// attrOrganizationID is the profile's attribute of pufinid.User.OrganizationID.
+const attrOrganizationID = "organization_id"

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -67,16 +68,24 @@ func (k key) av() item {
 	}
 }
 
-// SaveReference writes all reference data. Every item is a full overwrite
-// of its key, so saving the same data twice changes nothing.
+// SaveReference makes ref the reference data: all of it becomes current at
+// once, as one new snapshot (snapshot.go), in place of whatever was loaded
+// before. Saving the same data again writes nothing. Besides each item by
+// key, the FAQ topics and each organization's PUF designs are stored in
+// their order, one item per position, so that a page reads only its own
+// items.
 func (s *Store) SaveReference(ctx context.Context, ref pufinid.Reference) error {
 	var items []item
-	add := func(k key, v any) error {
+	add := func(k key, v any, extra ...any) error {
 		it, err := marshal(k, v)
-		if err == nil {
-			items = append(items, it)
+		if err != nil {
+			return err
 		}
-		return err
+		for i := 0; i+1 < len(extra); i += 2 {
+			it[extra[i].(string)] = &types.AttributeValueMemberN{Value: fmt.Sprint(extra[i+1])}
+		}
+		items = append(items, it)
+		return nil
 	}
 	for _, o := range ref.Organizations {
 		if err := add(orgCodeKey(o.Code), o); err != nil {
@@ -88,13 +97,37 @@ func (s *Store) SaveReference(ctx context.Context, ref pufinid.Reference) error 
 			return err
 		}
 	}
-	for _, t := range ref.FAQTopics {
+	topics := slices.Clone(ref.FAQTopics)
+	for i := range topics {
+		topics[i].Questions = sortQuestions(slices.Clone(topics[i].Questions))
+	}
+	slices.SortFunc(topics, compareTopics)
+	for i, t := range topics {
 		if err := add(faqTopicKey(t.ID), t); err != nil {
 			return err
 		}
+		if err := add(listPosKey(faqPK, i), t, attrListCount, len(topics)); err != nil {
+			return err
+		}
 	}
+	if err := add(listCountKey(faqPK), struct{}{}, attrListCount, len(topics)); err != nil {
+		return err
+	}
+	byOrg := map[string][]pufinid.PufDesign{}
 	for _, d := range ref.PufDesigns {
-		if err := add(pufDesignKey(d.Organization, d.ID), d); err != nil {
+		byOrg[d.Organization] = append(byOrg[d.Organization], d)
+	}
+	for org, ds := range byOrg {
+		slices.SortFunc(ds, compareDesigns)
+		for i, d := range ds {
+			if err := add(pufDesignKey(org, d.ID), d); err != nil {
+				return err
+			}
+			if err := add(listPosKey(pufDesignPK(org), i), d, attrListCount, len(ds)); err != nil {
+				return err
+			}
+		}
+		if err := add(listCountKey(pufDesignPK(org)), struct{}{}, attrListCount, len(ds)); err != nil {
 			return err
 		}
 	}
@@ -113,7 +146,23 @@ func (s *Store) SaveReference(ctx context.Context, ref pufinid.Reference) error 
 			}
 		}
 	}
-	return s.batchPut(ctx, items)
+	_, err := s.saveSnapshot(ctx, items)
+	return err
+}
+
+// attrListCount is the length of the list a position item belongs to.
+const attrListCount = "list_count"
+
+// compareTopics orders FAQ topics as the API lists them: by sort_order,
+// then id.
+func compareTopics(a, b pufinid.FAQTopic) int {
+	return cmp.Or(cmp.Compare(a.SortOrder, b.SortOrder), cmp.Compare(a.ID, b.ID))
+}
+
+// compareDesigns orders PUF designs as the API lists them: by name, then
+// id.
+func compareDesigns(a, b pufinid.PufDesign) int {
+	return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
 }
 
 // batchPut writes items 25 at a time, resending what DynamoDB leaves

@@ -21,6 +21,7 @@ type Store struct {
 	db    *dynamodb.Client
 	table string
 	now   func() time.Time
+	ref   *refPointer // this instance's copy of the reference pointer
 }
 
 // Options say where the table is.
@@ -41,6 +42,9 @@ type Options struct {
 	// the store's own: how tools inject faults into, or check, the real
 	// SDK calls the store makes.
 	APIOptions []func(*middleware.Stack) error
+	// ReferenceTTL is how long the store trusts the reference pointer it
+	// read (snapshot.go); 0 means DefaultReferenceTTL.
+	ReferenceTTL time.Duration
 }
 
 // Open builds the DynamoDB client. It makes no network call: credentials and
@@ -72,7 +76,11 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		}
 		do.APIOptions = append(do.APIOptions, o.APIOptions...)
 	})
-	return New(client, o.Table, o.Now), nil
+	st := New(client, o.Table, o.Now)
+	if o.ReferenceTTL > 0 {
+		st.ref.ttl = o.ReferenceTTL
+	}
+	return st, nil
 }
 
 // New wraps an existing client.
@@ -80,7 +88,7 @@ func New(db *dynamodb.Client, table string, now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{db: db, table: table, now: now}
+	return &Store{db: db, table: table, now: now, ref: &refPointer{ttl: DefaultReferenceTTL}}
 }
 
 // Table is the table's name.

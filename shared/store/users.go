@@ -280,49 +280,68 @@ func (s *Store) UpdateProfile(ctx context.Context, userID string, set map[string
 	return onFailed(err, errNotFound())
 }
 
-// ChangePassword replaces userID's password hash oldHash by newHash: one
-// conditional UpdateItem, so a password changed (or a user deleted) since
-// the caller checked the old password is ErrUserChanged, not overwritten.
-// The condition also holds when the hash is already newHash, so that the
-// SDK repeating a write whose answer was lost does not report a change it
-// made itself as someone else's (hashes are salted: no other request
-// writes that hash).
+// ChangePassword replaces userID's password hash oldHash by newHash and
+// ends every session of the user (the profile's map of refresh tokens
+// goes: revokeAllTokens), in one conditional UpdateItem, whatever the
+// number of tokens. A password changed (or a user deleted) since the
+// caller checked the old password is ErrUserChanged, and nothing is
+// written. The SDK repeating a write whose answer was lost finds newHash
+// in place: the failed condition's answer (ALL_OLD) shows it, and that is
+// this change's own success (hashes are salted: no other request writes
+// that hash). The repeat writes nothing, so a login with the new password
+// in between keeps its token.
 func (s *Store) ChangePassword(ctx context.Context, userID, oldHash, newHash string) error {
+	names := revokeAllNames()
+	names["#ph"] = "password_hash"
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(s.table),
 		Key:                      userProfileKey(userID).av(),
-		UpdateExpression:         aws.String("SET #ph = :new"),
-		ConditionExpression:      aws.String("#ph = :old OR #ph = :new"),
-		ExpressionAttributeNames: map[string]string{"#ph": "password_hash"},
+		UpdateExpression:         aws.String("SET #ph = :new " + revokeAllTokens),
+		ConditionExpression:      aws.String("#ph = :old"),
+		ExpressionAttributeNames: names,
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":new": &types.AttributeValueMemberS{Value: newHash},
 			":old": &types.AttributeValueMemberS{Value: oldHash},
 		},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	return onFailed(err, ErrUserChanged)
+	if len(failedConditions(err)) > 0 {
+		if cur, derr := decodeSessions(failedItem(err, 0)); derr == nil && cur.Exists && cur.PasswordHash == newHash {
+			return nil
+		}
+		return ErrUserChanged
+	}
+	return unavailable(err)
 }
 
 // maxTransactItems is DynamoDB's limit on items in one transaction.
 const maxTransactItems = 100
 
-// DeleteUser removes u and everything of theirs: every item of the user's
-// partition (profile, acceptances, email and refresh tokens, login
+// DeleteUser removes u and everything of theirs: the profile (and with it
+// the map of their refresh tokens, so every session ends), every other
+// item of the user's partition (acceptances, email tokens, login
 // counters) and the claims on the email and username. The profile and the
 // claims go in one transaction, conditional on the profile still having
 // the password hash the caller checked (ErrUserChanged otherwise), so a
 // claim is never left without its user nor a user without their claims;
 // the email can sign up again at once. The other items of the partition go
-// in the same transaction; only a user with more than ~97 of them (many
-// live refresh tokens) has the excess deleted just before, which at worst
-// logs them out if the transaction then fails. One Query plus one
-// TransactWriteItems.
+// in the same transaction; a user with more than ~97 of them has the excess
+// deleted just before. One Query plus one TransactWriteItems.
+//
+// The Query stops below RTOKEN#, where refresh tokens were kept before the
+// map (keys.go sorts every other item of the partition before it): those
+// items are refused already and go by their TTL, so a user's old sessions
+// cost the delete nothing.
 func (s *Store) DeleteUser(ctx context.Context, u pufinid.User) error {
 	items, err := s.queryAll(ctx, &dynamodb.QueryInput{
-		KeyConditionExpression:    aws.String("#pk = :pk"),
-		ProjectionExpression:      aws.String("#pk, #sk"),
-		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#sk": AttrSK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: userPK(u.ID)}},
-		ConsistentRead:            aws.Bool(true),
+		KeyConditionExpression:   aws.String("#pk = :pk AND #sk < :rt"),
+		ProjectionExpression:     aws.String("#pk, #sk"),
+		ExpressionAttributeNames: map[string]string{"#pk": AttrPK, "#sk": AttrSK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: userPK(u.ID)},
+			":rt": &types.AttributeValueMemberS{Value: legacyRefreshTokenPrefix},
+		},
+		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return err

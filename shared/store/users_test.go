@@ -33,8 +33,22 @@ func emailToken(hash string, expires time.Time) store.EmailToken {
 
 func TestDeleteUserRemovesEverythingOfTheUserAndNothingElse(t *testing.T) {
 	t.Parallel()
-	for _, tokens := range []int{3, 130} { // 130: past one transaction's 100 items
-		t.Run(fmt.Sprintf("%d refresh tokens", tokens), func(t *testing.T) {
+	tests := []struct {
+		name                   string
+		tokens, legacy, accept int
+		// requests is what the delete costs, 0 to leave it unchecked.
+		requests int64
+	}{
+		{"3 refresh tokens", 3, 0, 1, 2},
+		{"130 refresh tokens (50 kept)", 130, 0, 1, 2},
+		// Items of refresh tokens from before the map: the delete does not
+		// read them, and leaves them to their TTL (refused meanwhile).
+		{"130 legacy refresh token items", 3, 130, 1, 2},
+		// Past one transaction's 100 items: the excess goes just before.
+		{"130 term acceptances", 3, 0, 130, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel() // a table of its own
 			ctx := context.Background()
 			env := apitest.New(t)
@@ -44,11 +58,23 @@ func TestDeleteUserRemovesEverythingOfTheUserAndNothingElse(t *testing.T) {
 			if err := env.Store.CreateUser(ctx, u, acc, store.WithEmailToken(store.PurposeConfirm, emailToken("c", now.Add(time.Hour)))); err != nil {
 				t.Fatal(err)
 			}
+			for i := 1; i < tc.accept; i++ {
+				if err := env.Store.AcceptTerm(ctx, u.ID, pufinid.Acceptance{Slug: fmt.Sprintf("t%03d", i), VersionNumber: 1, AcceptedAt: now}); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if err := env.Store.IssueEmailToken(ctx, u.ID, store.PurposeReset, emailToken("r", now.Add(time.Hour))); err != nil {
 				t.Fatal(err)
 			}
-			for i := range tokens {
+			for i := range tc.tokens {
 				if err := env.Store.CreateRefreshToken(ctx, refreshToken(env, u.ID, fmt.Sprint("jti-", i), time.Hour)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var legacy []string
+			for i := range tc.legacy {
+				it := legacyRefreshToken(u.ID, fmt.Sprint("old-", i), now.Add(time.Hour).Unix())
+				if err := env.Inspect.PutRaw(ctx, it); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -57,23 +83,39 @@ func TestDeleteUserRemovesEverythingOfTheUserAndNothingElse(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := mustItems(t, env.Store)
-			if n := len(userItems(before, "doomed")); n != 1+2+1+2+tokens { // profile, claims, acceptance, email tokens, refresh tokens
+			for _, it := range userItems(before, "doomed") {
+				if strings.Contains(it, "RTOKEN#") {
+					legacy = append(legacy, it)
+				}
+			}
+			// profile, claims, acceptances, email tokens: refresh tokens are
+			// in the profile
+			if n := len(userItems(before, "doomed")); n != 1+2+tc.accept+2+tc.legacy {
 				t.Fatalf("set-up wrote %d items of the user", n)
 			}
 
+			start := env.Requests.Load()
 			if err := env.Store.DeleteUser(ctx, u); err != nil {
 				t.Fatal(err)
 			}
+			if n := env.Requests.Load() - start; tc.requests > 0 && !env.RequestsMatch(n, tc.requests) {
+				t.Errorf("the delete took %d requests, want %d", n, tc.requests)
+			}
 			after := mustItems(t, env.Store)
-			if left := userItems(after, "doomed"); len(left) > 0 {
+			if left := userItems(after, "doomed"); !slices.Equal(left, legacy) {
 				t.Fatalf("items of the deleted user remain: %v", left)
 			}
-			others := slices.DeleteFunc(slices.Clone(before), func(s string) bool { return strings.Contains(s, "doomed") })
+			others := slices.DeleteFunc(slices.Clone(before), func(s string) bool {
+				return strings.Contains(s, "doomed") && !strings.Contains(s, "RTOKEN#")
+			})
 			if !slices.Equal(after, others) {
 				t.Fatalf("other items changed:\nbefore %v\nafter  %v", others, after)
 			}
 			if _, found, _ := env.Store.EmailOwner(ctx, "doomed@example.com"); found {
 				t.Fatal("email claim left behind")
+			}
+			if _, err := env.Store.RefreshToken(ctx, u.ID, "jti-0"); !apierror.Is(err, apierror.NotFound) {
+				t.Fatalf("a refresh token of the deleted user: %v, want not found", err)
 			}
 		})
 	}

@@ -40,10 +40,22 @@ func PageParams(r *http.Request) (limit, offset int) {
 func Paginate[T any](r *http.Request, all []T) Page[T] {
 	limit, offset := PageParams(r)
 	count := len(all)
-	page := Page[T]{Count: count, Results: []T{}}
+	var results []T
 	if offset < count {
-		page.Results = all[offset:min(offset+limit, count)]
+		results = all[offset:min(offset+limit, count)]
 	}
+	return PageOf(r, results, count)
+}
+
+// PageOf is the page the request asks for, given its results (read for
+// the request's limit and offset) and the length of the whole list: the
+// same body as Paginate's, for a list read one page at a time.
+func PageOf[T any](r *http.Request, results []T, count int) Page[T] {
+	limit, offset := PageParams(r)
+	if results == nil {
+		results = []T{}
+	}
+	page := Page[T]{Count: count, Results: results}
 	base := AbsoluteURL(r)
 	if offset+limit < count {
 		page.Next = pageLink(base, limit, offset+limit)

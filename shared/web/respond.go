@@ -14,19 +14,28 @@ import (
 // unlike json.Marshal, it leaves &, < and > as they are: a page's next
 // link reads "?limit=20&offset=20", not "\u0026offset=20".
 func JSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	body, err := encode(v)
+	if err != nil {
+		// Only a programming error gets here: every response type marshals.
+		Logger(r.Context()).Error("encode response", "err", err)
+		status = http.StatusInternalServerError
+		body = []byte(`{"detail":"A server error occurred."}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// encode is v as the API writes JSON: HTML characters as they are, no
+// trailing newline.
+func encode(v any) ([]byte, error) {
 	var body bytes.Buffer
 	enc := json.NewEncoder(&body)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		// Only a programming error gets here: every response type marshals.
-		Logger(r.Context()).Error("encode response", "err", err)
-		status = http.StatusInternalServerError
-		body.Reset()
-		body.WriteString(`{"detail":"A server error occurred."}`)
+		return nil, err
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(bytes.TrimSuffix(body.Bytes(), []byte("\n")))
+	return bytes.TrimSuffix(body.Bytes(), []byte("\n")), nil
 }
 
 // NoContent answers 204 with no body.

@@ -10,12 +10,15 @@ import (
 	"strings"
 
 	"github.com/pufinid/pufinid-api/shared/apierror"
+	"github.com/pufinid/pufinid-api/shared/refcache"
 	"github.com/pufinid/pufinid-api/shared/store"
 	"github.com/pufinid/pufinid-api/shared/web"
 )
 
 // Deps are what the group needs.
 type Deps struct {
+	// Cache keeps the instance's answers of reference data (nil: none).
+	Cache *refcache.Cache
 	Store *store.Store
 	Log   *slog.Logger
 }
@@ -67,18 +70,19 @@ func handleGet(d Deps) http.Handler {
 		if len(code) > maxIDBytes {
 			code = ""
 		}
-		p, err := d.Store.AppProfile(r.Context(), client, group, code)
-		if err != nil {
-			web.Error(w, r, err)
-			return
-		}
-		resp := response{Config: p.Config, Actions: p.Actions}
-		if resp.Config == nil {
-			resp.Config = map[string]json.RawMessage{}
-		}
-		if resp.Actions == nil {
-			resp.Actions = map[string]json.RawMessage{}
-		}
-		web.JSON(w, r, http.StatusOK, resp)
+		web.Cached(w, r, d.Cache, web.Public, "", func() (any, error) {
+			p, err := d.Store.AppProfile(r.Context(), client, group, code)
+			if err != nil {
+				return nil, err
+			}
+			resp := response{Config: p.Config, Actions: p.Actions}
+			if resp.Config == nil {
+				resp.Config = map[string]json.RawMessage{}
+			}
+			if resp.Actions == nil {
+				resp.Actions = map[string]json.RawMessage{}
+			}
+			return resp, nil
+		})
 	})
 }

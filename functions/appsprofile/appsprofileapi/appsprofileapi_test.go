@@ -6,10 +6,12 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pufinid/pufinid-api/functions/appsprofile/appsprofileapi"
 	"github.com/pufinid/pufinid-api/shared/dev/apitest"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
+	"github.com/pufinid/pufinid-api/shared/refcache"
 )
 
 // profile builds an AppProfile from JSON objects; "" leaves a member unset
@@ -62,7 +64,7 @@ func setup(t testing.TB) (*apitest.Env, *apitest.Client) {
 	t.Helper()
 	env := apitest.New(t)
 	env.Load(pufinid.Reference{AppProfiles: sample(t)})
-	d := appsprofileapi.Deps{Store: env.Store, Log: env.Log}
+	d := appsprofileapi.Deps{Cache: refcache.New(time.Minute), Store: env.Store, Log: env.Log}
 	return env, env.Client(appsprofileapi.New(d), appsprofileapi.Routes(d).Routes())
 }
 

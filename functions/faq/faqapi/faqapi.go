@@ -8,12 +8,15 @@ import (
 	"strconv"
 
 	"github.com/pufinid/pufinid-api/shared/apierror"
+	"github.com/pufinid/pufinid-api/shared/refcache"
 	"github.com/pufinid/pufinid-api/shared/store"
 	"github.com/pufinid/pufinid-api/shared/web"
 )
 
 // Deps are what the group needs.
 type Deps struct {
+	// Cache keeps the instance's answers of reference data (nil: none).
+	Cache *refcache.Cache
 	Store *store.Store
 	Log   *slog.Logger
 }
@@ -31,12 +34,11 @@ func New(d Deps) http.Handler { return web.Serve(d.Log, Routes(d)) }
 
 func handleList(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		topics, err := d.Store.FAQTopics(r.Context())
-		if err != nil {
-			web.Error(w, r, err)
-			return
-		}
-		web.JSON(w, r, http.StatusOK, web.Paginate(r, topics))
+		web.Cached(w, r, d.Cache, web.Public, "", func() (any, error) {
+			limit, offset := web.PageParams(r)
+			topics, count, err := d.Store.FAQTopicsPage(r.Context(), offset, limit)
+			return web.PageOf(r, topics, count), err
+		})
 	})
 }
 
@@ -48,11 +50,8 @@ func handleGet(d Deps) http.Handler {
 			web.Error(w, r, apierror.NotFoundErr())
 			return
 		}
-		topic, err := d.Store.FAQTopic(r.Context(), id)
-		if err != nil {
-			web.Error(w, r, err)
-			return
-		}
-		web.JSON(w, r, http.StatusOK, topic)
+		web.Cached(w, r, d.Cache, web.Public, "", func() (any, error) {
+			return d.Store.FAQTopic(r.Context(), id)
+		})
 	})
 }

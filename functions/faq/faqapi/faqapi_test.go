@@ -4,16 +4,18 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/pufinid/pufinid-api/functions/faq/faqapi"
 	"github.com/pufinid/pufinid-api/shared/dev/apitest"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
+	"github.com/pufinid/pufinid-api/shared/refcache"
 )
 
 func setup(t testing.TB, topics []pufinid.FAQTopic) (*apitest.Env, *apitest.Client) {
 	env := apitest.New(t)
 	env.Load(pufinid.Reference{FAQTopics: topics})
-	d := faqapi.Deps{Store: env.Store, Log: env.Log}
+	d := faqapi.Deps{Cache: refcache.New(time.Minute), Store: env.Store, Log: env.Log}
 	return env, env.Client(faqapi.New(d), faqapi.Routes(d).Routes())
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pufinid/pufinid-api/shared/apierror"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
+	"github.com/pufinid/pufinid-api/shared/refcache"
 	"github.com/pufinid/pufinid-api/shared/store"
 	"github.com/pufinid/pufinid-api/shared/token"
 	"github.com/pufinid/pufinid-api/shared/web"
@@ -19,6 +20,8 @@ import (
 
 // Deps are what the group needs.
 type Deps struct {
+	// Cache keeps the instance's answers of reference data (nil: none).
+	Cache  *refcache.Cache
 	Store  *store.Store
 	Tokens *token.Issuer
 	Log    *slog.Logger
@@ -42,12 +45,13 @@ func handleList(d Deps) http.Handler {
 			web.Error(w, r, err)
 			return
 		}
-		designs, err := d.Store.PufDesigns(r.Context(), org)
-		if err != nil {
-			web.Error(w, r, err)
-			return
-		}
-		web.JSON(w, r, http.StatusOK, web.Paginate(r, designs))
+		// Kept under the caller's organization, never the URL alone: the
+		// same URL lists another organization's designs for its users.
+		web.Cached(w, r, d.Cache, web.Private, org, func() (any, error) {
+			limit, offset := web.PageParams(r)
+			designs, count, err := d.Store.PufDesignsPage(r.Context(), org, offset, limit)
+			return web.PageOf(r, designs, count), err
+		})
 	})
 }
 
@@ -65,12 +69,9 @@ func handleGet(d Deps) http.Handler {
 			web.Error(w, r, apierror.NotFoundErr())
 			return
 		}
-		design, err := d.Store.PufDesign(r.Context(), org, id)
-		if err != nil {
-			web.Error(w, r, err)
-			return
-		}
-		web.JSON(w, r, http.StatusOK, design)
+		web.Cached(w, r, d.Cache, web.Private, org, func() (any, error) {
+			return d.Store.PufDesign(r.Context(), org, id)
+		})
 	})
 }
 
@@ -85,10 +86,12 @@ func callerOrganization(r *http.Request, d Deps) (string, error) {
 	return organizationOf(r.Context(), d.Store, claims.UserID())
 }
 
+// organizationOf is one GetItem of the user's profile (a key lookup, not
+// the Query of the whole profile and acceptances GET /users/me makes).
 func organizationOf(ctx context.Context, st *store.Store, userID string) (string, error) {
-	acct, err := st.Account(ctx, userID)
+	org, err := st.UserOrganization(ctx, userID)
 	if err != nil {
 		return "", token.UserGone(err)
 	}
-	return acct.User.OrganizationID, nil
+	return org, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/pufinid/pufinid-api/functions/pufdesigns/pufdesignsapi"
 	"github.com/pufinid/pufinid-api/shared/dev/apitest"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
+	"github.com/pufinid/pufinid-api/shared/refcache"
 	"github.com/pufinid/pufinid-api/shared/token"
 )
 
@@ -58,7 +59,7 @@ func setup(t testing.TB, designs []pufinid.PufDesign) fixture {
 			t.Fatal(err)
 		}
 	}
-	d := pufdesignsapi.Deps{Store: env.Store, Tokens: env.Tokens, Log: env.Log}
+	d := pufdesignsapi.Deps{Cache: refcache.New(time.Minute), Store: env.Store, Tokens: env.Tokens, Log: env.Log}
 	return fixture{
 		env: env, c: env.Client(pufdesignsapi.New(d), pufdesignsapi.Routes(d).Routes()),
 		tokenA: env.AccessToken(userA), tokenB: env.AccessToken(userB),

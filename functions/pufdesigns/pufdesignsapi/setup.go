@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/pufinid/pufinid-api/shared/config"
+	"github.com/pufinid/pufinid-api/shared/refcache"
 )
 
 // Setup builds the group's handler from its function's environment
@@ -15,5 +16,9 @@ func Setup(ctx context.Context, env config.Env) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return New(Deps{Store: st, Tokens: tokens, Log: env.Log}), nil
+	ttl, err := config.ReferenceTTL(env.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return New(Deps{Cache: refcache.New(ttl), Store: st, Tokens: tokens, Log: env.Log}), nil
 }

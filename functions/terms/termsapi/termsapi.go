@@ -19,6 +19,7 @@ import (
 
 	"github.com/pufinid/pufinid-api/shared/apierror"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
+	"github.com/pufinid/pufinid-api/shared/refcache"
 	"github.com/pufinid/pufinid-api/shared/store"
 	"github.com/pufinid/pufinid-api/shared/token"
 	"github.com/pufinid/pufinid-api/shared/web"
@@ -26,6 +27,8 @@ import (
 
 // Deps are what the group needs.
 type Deps struct {
+	// Cache keeps the instance's answers of reference data (nil: none).
+	Cache  *refcache.Cache
 	Store  *store.Store
 	Tokens *token.Issuer
 	Now    func() time.Time // decides which versions are current; time.Now if nil
@@ -69,15 +72,22 @@ func handleList(d Deps) http.Handler {
 			return
 		}
 		all := includeAll(r.URL.Query().Get("include_all"))
-		var (
-			acct    pufinid.Account
-			current []pufinid.Term
-		)
-		if signedIn {
-			acct, current, err = accountAndTerms(r.Context(), d, claims.UserID())
-		} else {
-			current, err = currentTerms(r.Context(), d)
+		if !signedIn {
+			// The same for every anonymous caller: kept by the instance.
+			web.Cached(w, r, d.Cache, web.Public, "", func() (any, error) {
+				current, err := currentTerms(r.Context(), d)
+				if err != nil || !all {
+					return current, err
+				}
+				out := make([]TermWithAcceptance, len(current))
+				for i, t := range current {
+					out[i] = withAcceptance(t, pufinid.Account{})
+				}
+				return out, nil
+			})
+			return
 		}
+		acct, current, err := accountAndTerms(r.Context(), d, claims.UserID())
 		if err != nil {
 			web.Error(w, r, err)
 			return
@@ -89,7 +99,7 @@ func handleList(d Deps) http.Handler {
 				out[i] = withAcceptance(t, acct)
 			}
 			web.JSON(w, r, http.StatusOK, out)
-		case signedIn:
+		default:
 			out := []pufinid.Term{}
 			for _, t := range current {
 				if _, ok := acct.AcceptedAt(t); !ok {
@@ -97,8 +107,6 @@ func handleList(d Deps) http.Handler {
 				}
 			}
 			web.JSON(w, r, http.StatusOK, out)
-		default:
-			web.JSON(w, r, http.StatusOK, current)
 		}
 	})
 }
@@ -107,12 +115,9 @@ func handleList(d Deps) http.Handler {
 // reads none, like the FAQ routes.
 func handleGet(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t, err := currentVersion(r.Context(), d, r.PathValue("slug"))
-		if err != nil {
-			web.Error(w, r, err)
-			return
-		}
-		web.JSON(w, r, http.StatusOK, t)
+		web.Cached(w, r, d.Cache, web.Public, "", func() (any, error) {
+			return currentVersion(r.Context(), d, r.PathValue("slug"))
+		})
 	})
 }
 

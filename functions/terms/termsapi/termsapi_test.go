@@ -14,6 +14,7 @@ import (
 	"github.com/pufinid/pufinid-api/shared/apierror"
 	"github.com/pufinid/pufinid-api/shared/dev/apitest"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
+	"github.com/pufinid/pufinid-api/shared/refcache"
 	"github.com/pufinid/pufinid-api/shared/token"
 )
 
@@ -36,7 +37,7 @@ func setup(t testing.TB) (*apitest.Env, *apitest.Client) {
 	t.Helper()
 	env := apitest.New(t)
 	env.Load(pufinid.Reference{Terms: sampleRefs})
-	d := termsapi.Deps{Store: env.Store, Tokens: env.Tokens, Now: env.Clock.Now, Log: env.Log}
+	d := termsapi.Deps{Cache: refcache.New(time.Minute), Store: env.Store, Tokens: env.Tokens, Now: env.Clock.Now, Log: env.Log}
 	return env, env.Client(termsapi.New(d), termsapi.Routes(d).Routes())
 }
 
@@ -136,7 +137,7 @@ func TestListBodyIsTheTermsFields(t *testing.T) {
 func TestListWithoutTerms(t *testing.T) {
 	t.Parallel()
 	env := apitest.New(t)
-	d := termsapi.Deps{Store: env.Store, Tokens: env.Tokens, Now: env.Clock.Now, Log: env.Log}
+	d := termsapi.Deps{Cache: refcache.New(time.Minute), Store: env.Store, Tokens: env.Tokens, Now: env.Clock.Now, Log: env.Log}
 	c := env.Client(termsapi.New(d), termsapi.Routes(d).Routes())
 	tok := mustUser(t, env, "u1")
 	for _, path := range []string{"/v1/terms/", "/v1/terms/?include_all=true"} {
@@ -563,7 +564,7 @@ func FuzzAccept(f *testing.F) {
 	tok := mustUser(f, base, "fuzzer")
 	f.Fuzz(func(t *testing.T, slug, ct string, body []byte) {
 		env := base.For(t)
-		d := termsapi.Deps{Store: env.Store, Tokens: env.Tokens, Now: env.Clock.Now, Log: env.Log}
+		d := termsapi.Deps{Cache: refcache.New(time.Minute), Store: env.Store, Tokens: env.Tokens, Now: env.Clock.Now, Log: env.Log}
 		c := env.Client(termsapi.New(d), termsapi.Routes(d).Routes())
 		// Any text as one path segment, as a client would escape it.
 		slug = url.PathEscape(slug) + "x"

@@ -161,7 +161,8 @@ func handleRefresh(d Deps) http.Handler {
 		if !ok {
 			return
 		}
-		// A record without its access lifetime mints with the default.
+		// The user's access lifetime, read with the token; the default
+		// when they have none.
 		life := pufinid.Lifetimes{Access: rt.AccessLifetime}.WithDefaults().Access
 		access, _, err := d.Tokens.Mint(token.Access, rt.UserID, life)
 		if err != nil {
@@ -216,8 +217,9 @@ func tokenErr(err error) error {
 	return err
 }
 
-// handleRevoke deletes a refresh token's record, so it can no longer
-// refresh or verify. Access tokens minted with it live on until they expire.
+// handleRevoke marks a refresh token revoked in its user's record, so it
+// can no longer refresh or verify. Access tokens minted with it live on
+// until they expire.
 func handleRevoke(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, ok := readToken(w, r, "refresh")

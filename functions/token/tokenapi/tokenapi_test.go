@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/argon2"
 
 	"github.com/pufinid/pufinid-api/functions/token/tokenapi"
+	"github.com/pufinid/pufinid-api/shared/apierror"
 	"github.com/pufinid/pufinid-api/shared/dev/apitest"
 	"github.com/pufinid/pufinid-api/shared/password"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
@@ -288,14 +289,57 @@ func TestParallelRevokesSucceedOnce(t *testing.T) {
 func TestPasswordChangeRevokesEveryRefreshToken(t *testing.T) {
 	t.Parallel()
 	env, c := setup(t)
-	mustUser(t, env, "alice")
+	u := mustUser(t, env, "alice")
 	a, b := mustLogin(t, c, "alice"), mustLogin(t, c, "alice")
-	if err := env.Store.RevokeAllRefreshTokens(context.Background(), "alice"); err != nil {
+	if err := env.Store.ChangePassword(context.Background(), "alice", u.PasswordHash, hashOf(t, pw+" changed")); err != nil {
 		t.Fatal(err)
 	}
 	for _, tok := range []string{a.Refresh, b.Refresh} {
-		if resp := c.Do(http.MethodPost, "/v1/token/refresh/", map[string]string{"refresh": tok}); resp.Status != 401 {
-			t.Fatalf("refresh after revoke-all: %d %s", resp.Status, resp.Body)
+		for _, path := range []string{"/v1/token/refresh/", "/v1/token/revoke/"} {
+			if resp := c.Do(http.MethodPost, path, map[string]string{"refresh": tok}); resp.Status != 401 {
+				t.Fatalf("%s after a password change: %d %s", path, resp.Status, resp.Body)
+			}
+		}
+		if resp := c.Do(http.MethodPost, "/v1/token/verify/", map[string]string{"token": tok}); resp.Status != 401 {
+			t.Fatalf("verify after a password change: %d %s", resp.Status, resp.Body)
+		}
+	}
+}
+
+// A login past store.MaxRefreshTokens live tokens revokes the one that
+// expires first, and keeps every other.
+func TestLoginsKeepTheNewestRefreshTokens(t *testing.T) {
+	t.Parallel()
+	env, c := setup(t)
+	u := mustUser(t, env, "alice")
+	ctx := context.Background()
+	// The older sessions, recorded directly (logins are capped): each
+	// expires a second after the one before, all before a login's.
+	var older []string
+	for i := range store.MaxRefreshTokens - 1 {
+		jti := fmt.Sprint("older-", i)
+		exp := env.Clock.Now().Add(time.Hour + time.Duration(i)*time.Second)
+		if err := env.Store.CreateRefreshToken(ctx, store.RefreshToken{UserID: u.ID, JTI: jti, ExpiresAt: exp}); err != nil {
+			t.Fatal(err)
+		}
+		older = append(older, jti)
+	}
+	first := mustLogin(t, c, "alice") // the 50th: nothing revoked
+	if _, err := env.Store.RefreshToken(ctx, u.ID, older[0]); err != nil {
+		t.Fatalf("the oldest token after the 50th login: %v", err)
+	}
+	second := mustLogin(t, c, "alice") // the 51st: the oldest goes
+	if _, err := env.Store.RefreshToken(ctx, u.ID, older[0]); !apierror.Is(err, apierror.NotFound) {
+		t.Fatalf("the oldest token after the 51st login: %v, want revoked", err)
+	}
+	for _, jti := range older[1:] {
+		if _, err := env.Store.RefreshToken(ctx, u.ID, jti); err != nil {
+			t.Fatalf("token %s after the 51st login: %v", jti, err)
+		}
+	}
+	for _, p := range []pair{first, second} {
+		if resp := c.Do(http.MethodPost, "/v1/token/refresh/", map[string]string{"refresh": p.Refresh}); resp.Status != 200 {
+			t.Fatalf("refresh with a login's token: %d %s", resp.Status, resp.Body)
 		}
 	}
 }

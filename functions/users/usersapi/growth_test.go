@@ -45,7 +45,7 @@ func TestGrowth(t *testing.T) {
 				t.Fatalf("GET me: %d", resp.Status)
 			}
 			me = append(me, time.Since(start))
-			if i%4 == 0 { // a login's write: one transaction
+			if i%4 == 0 { // a login's write of its refresh token into the profile
 				start = time.Now()
 				rt := store.RefreshToken{UserID: u.ID, JTI: fmt.Sprintf("%s-%d", label, i), ExpiresAt: w.env.Clock.Now().Add(time.Hour)}
 				if err := w.env.Store.CreateRefreshToken(ctx, rt); err != nil {

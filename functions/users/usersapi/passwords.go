@@ -1,7 +1,6 @@
 package usersapi
 
 import (
-	"context"
 	"errors"
 	"net/http"
 
@@ -82,7 +81,11 @@ func handleChangePassword(d *deps) http.Handler {
 			web.Error(w, r, err)
 			return
 		}
-		err = d.replacePassword(ctx, u.ID, func() error { return d.Store.ChangePassword(ctx, u.ID, u.PasswordHash, hash) })
+		// One write sets the new password and revokes every refresh token,
+		// so no session outlives the change, and a login that checked the
+		// old password cannot record one after it (the store conditions
+		// it on the hash it checked).
+		err = d.Store.ChangePassword(ctx, u.ID, u.PasswordHash, hash)
 		if errors.Is(err, store.ErrUserChanged) {
 			// Changed (or deleted) since it was checked: the old password the
 			// client gave is no longer the password.
@@ -137,9 +140,9 @@ func handleResetPassword(d *deps) http.Handler {
 			web.Error(w, r, err)
 			return
 		}
-		err = d.replacePassword(ctx, u.ID, func() error {
-			return d.Store.ResetPassword(ctx, u.ID, hashToken(secret), hash, d.Now())
-		})
+		// As for a change: the password and the end of every session are
+		// one write, with the use of the token.
+		err = d.Store.ResetPassword(ctx, u.ID, hashToken(secret), hash, d.Now())
 		if errors.Is(err, store.ErrEmailTokenInvalid) {
 			err = apierror.Field("token", msgBadToken) // used by a parallel request meanwhile
 		}
@@ -150,26 +153,4 @@ func handleResetPassword(d *deps) http.Handler {
 		web.Logger(ctx).Info("password reset", "user_id", u.ID)
 		web.JSON(w, r, http.StatusOK, map[string]string{"detail": msgPasswordReset})
 	})
-}
-
-// replacePassword runs write (which stores the new password) between two
-// revocations of every refresh token of the user. The first makes a
-// failure safe: if DynamoDB fails before the password is written, the
-// answer is 503, the old password stands and the request can be repeated
-// (a reset token is still unused), and no session outlives the intended
-// change. The second ends a login that finished in between; logins check
-// the password hash they verified in their own write, so none can record a
-// token after it. Should only the second fail, every session from before
-// the request is already gone, so that is logged and the change stands.
-func (d *deps) replacePassword(ctx context.Context, userID string, write func() error) error {
-	if err := d.Store.RevokeAllRefreshTokens(ctx, userID); err != nil {
-		return err
-	}
-	if err := write(); err != nil {
-		return err
-	}
-	if err := d.Store.RevokeAllRefreshTokens(ctx, userID); err != nil {
-		web.Logger(ctx).Error("password replaced, but the second revocation of refresh tokens failed", "user_id", userID, "err", err)
-	}
-	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -252,6 +253,27 @@ func (db *DB) SweepEvery(ctx context.Context, interval time.Duration, table, ttl
 			}
 		}
 	}()
+}
+
+// PutItems writes items into table as they are, 25 to a BatchWriteItem,
+// past any rule of the store: for tests and benchmarks that need many
+// items, or items as an older version of the store wrote them.
+func (db *DB) PutItems(ctx context.Context, table string, items []map[string]types.AttributeValue) error {
+	c := db.client()
+	for chunk := range slices.Chunk(items, 25) {
+		reqs := make([]types.WriteRequest, len(chunk))
+		for i, it := range chunk {
+			reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: it}}
+		}
+		for len(reqs) > 0 {
+			out, err := c.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{table: reqs}})
+			if err != nil {
+				return err
+			}
+			reqs = out.UnprocessedItems[table]
+		}
+	}
+	return nil
 }
 
 // client is an SDK client of the embedded store, for its own housekeeping.

@@ -85,8 +85,9 @@ func TestSweepExpiredDeletesOnlyExpiredItems(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	db, st, u := withUser(t, "ttl", func() time.Time { return now })
-	for jti, life := range map[string]time.Duration{"dead": -time.Minute, "live": time.Hour} {
-		if err := st.CreateRefreshToken(ctx, store.RefreshToken{UserID: u.ID, JTI: jti, ExpiresAt: now.Add(life)}); err != nil {
+	// Emailed tokens carry the TTL attribute: one expired, one live.
+	for p, life := range map[store.EmailPurpose]time.Duration{store.PurposeConfirm: -time.Minute, store.PurposeReset: time.Hour} {
+		if err := st.IssueEmailToken(ctx, u.ID, p, store.EmailToken{Hash: string(p), ExpiresAt: now.Add(life).Unix()}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -94,8 +95,11 @@ func TestSweepExpiredDeletesOnlyExpiredItems(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("swept %d (%v), want 1", n, err)
 	}
-	if _, err := st.RefreshToken(ctx, u.ID, "live"); err != nil {
-		t.Fatalf("live token: %v", err)
+	if _, tok, err := st.UserAndEmailToken(ctx, u.ID, store.PurposeReset); err != nil || tok.Hash == "" {
+		t.Fatalf("live token: %+v, %v", tok, err)
+	}
+	if _, tok, err := st.UserAndEmailToken(ctx, u.ID, store.PurposeConfirm); err != nil || tok.Hash != "" {
+		t.Fatalf("expired token: %+v, %v; want it swept", tok, err)
 	}
 	if _, err := st.Account(ctx, u.ID); err != nil {
 		t.Fatalf("user without a TTL: %v", err)

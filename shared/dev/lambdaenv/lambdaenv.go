@@ -27,8 +27,8 @@ var LambdaProvided = []string{
 }
 
 // Optional are variables a main reads with a default, so the template may
-// leave them out: LOG_LEVEL (info unless set).
-var Optional = []string{config.EnvLogLevel}
+// leave them out: LOG_LEVEL (info unless set), REFERENCE_CACHE_TTL (1m).
+var Optional = []string{config.EnvLogLevel, config.EnvReferenceTTL}
 
 // Recorder is a getenv that answers from Values and notes every name asked.
 type Recorder struct {

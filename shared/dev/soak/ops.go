@@ -61,6 +61,7 @@ var ops = []op{
 	{"race_confirm_one_token", 1, false, opRaceConfirm},
 	{"race_reset_one_token", 1, false, opRaceReset},
 	{"race_revoke_one_token", 1, false, opRaceRevoke},
+	{"race_right_logins", 1, false, opRaceRightLogins},
 	{"race_delete_one_user", 1, false, opRaceDelete},
 	{"race_wrong_passwords", 1, false, opRaceLogin},
 	{"race_resend_confirm_email", 1, false, opRaceResend},

@@ -238,6 +238,40 @@ func opRaceDelete(c *client) bool {
 	return true
 }
 
+// raceRightLogins is how many logins opRaceRightLogins sends at once.
+const raceRightLogins = 3
+
+// opRaceRightLogins logs one account in a few times at once, with its
+// password and no failure in the window before: every login succeeds, and
+// every refresh token they answer refreshes. Each login records its token
+// in the account's record, a write conditional on the tokens the record
+// held, which the logins that lose the race compute again.
+func opRaceRightLogins(c *client) bool {
+	now := c.d.soon()
+	u := c.someUser(func(u *user) bool {
+		return countWithin(u.failures, loginWindow, now) == 0 && countWithin(u.checks, loginWindow, now)+raceRightLogins <= loginAccountChecks-5
+	})
+	if u == nil {
+		return false
+	}
+	defer c.begin("race_right_logins")()
+	c.touch(u)
+	bodies := make([]any, raceRightLogins)
+	for i := range bodies {
+		bodies[i] = map[string]any{"username": c.loginName(u), "password": u.password}
+	}
+	var fresh []*refreshToken
+	for _, a := range c.race(http.MethodPost, "/v1/token/", "", bodies) {
+		if c.loggedIn(u, a) != nil {
+			fresh = append(fresh, u.refresh[len(u.refresh)-1])
+		}
+	}
+	for _, t := range fresh {
+		c.refreshWith(u, t)
+	}
+	return true
+}
+
 // raceLogins is how many wrong passwords opRaceLogin sends at once.
 const raceLogins = 7
 

@@ -50,6 +50,12 @@ func (c *client) login(u *user, name string) *accessToken {
 	defer c.begin("login")()
 	c.touch(u)
 	a := c.call(http.MethodPost, "/v1/token/", map[string]any{"username": name, "password": u.password}, "")
+	return c.loggedIn(u, a)
+}
+
+// loggedIn checks a, the answer to a login of u with its password, and
+// records its tokens.
+func (c *client) loggedIn(u *user, a *answer) *accessToken {
 	if !c.passwordCheck(a, u, http.StatusOK, false) || !c.wantStatus(a, http.StatusOK) {
 		return nil
 	}

@@ -54,8 +54,100 @@ func (t *Table) partitionKeys(input QueryInput) []string {
 	prefix += "."
 	lo := sort.SearchStrings(keys, prefix)
 	n := sort.Search(len(keys)-lo, func(i int) bool { return !strings.HasPrefix(keys[lo+i], prefix) })
+	run := keys[lo : lo+n]
 
-	return keys[lo : lo+n]
+	if t.AttributesDef[t.KeySchema.RangeKey] == "S" {
+		run = rangeRun(run, prefix, input, t.KeySchema.RangeKey)
+	}
+
+	return run
+}
+
+var (
+	keyBeginsWith = regexp.MustCompile(`^\s*\(*\s*begins_with\s*\(\s*([#\w.-]+)\s*,\s*(:[\w.-]+)\s*\)\s*\)*\s*$`)
+	keyBelow      = regexp.MustCompile(`^\s*\(*\s*([#\w.-]+)\s*(<=?)\s*(:[\w.-]+)\s*\)*\s*$`)
+	// keyBetween is matched on the whole condition: its AND is BETWEEN's,
+	// which keyConditionAnd would split.
+	keyBetween = regexp.MustCompile(`(?i)(?:^|\sAND\s|\()\s*\(*\s*([#\w.-]+)\s+BETWEEN\s+(:[\w.-]+)\s+AND\s+(:[\w.-]+)\s*\)*\s*(?:$|\sAND\s)`)
+)
+
+// rangeRun narrows run, the sorted keys of one partition (each prefix
+// followed by its string range key), to the keys the key condition's part
+// on the range key can match: begins_with(range, :v), range < :v (<=) or
+// range BETWEEN :a AND :b, as DynamoDB reads only that range of the
+// partition. Every key the
+// condition matches stays in the run (a key of another partition whose
+// hash shares the prefix may stay too: the condition is still evaluated
+// on each). Anything else keeps the whole run.
+func rangeRun(run []string, prefix string, input QueryInput, rangeKey string) []string {
+	value := func(name string) (string, bool) {
+		v, ok := input.ExpressionAttributeValues[name]
+		if !ok || v == nil || v.S == nil {
+			return "", false
+		}
+
+		return *v.S, true
+	}
+	isRange := func(name string) bool {
+		if alias, ok := input.Aliases[name]; ok {
+			name = alias
+		}
+
+		return name == rangeKey
+	}
+
+	// PATCH(pufinid): BETWEEN, which a page of positions is read with.
+	if m := keyBetween.FindStringSubmatch(input.KeyConditionExpression); m != nil && isRange(m[1]) {
+		a, okA := value(m[2])
+		b, okB := value(m[3])
+		if !okA || !okB {
+			return run
+		}
+
+		lo := sort.SearchStrings(run, prefix+a)
+		hi := sort.Search(len(run), func(i int) bool { return run[i] > prefix+b })
+
+		if hi < lo {
+			hi = lo
+		}
+
+		return run[lo:hi]
+	}
+
+	for _, part := range keyConditionAnd.Split(input.KeyConditionExpression, -1) {
+		if m := keyBeginsWith.FindStringSubmatch(part); m != nil && isRange(m[1]) {
+			v, ok := value(m[2])
+			if !ok {
+				return run
+			}
+
+			p := prefix + v
+			lo := sort.SearchStrings(run, p)
+			n := sort.Search(len(run)-lo, func(i int) bool { return !strings.HasPrefix(run[lo+i], p) })
+
+			return run[lo : lo+n]
+		}
+
+		if m := keyBelow.FindStringSubmatch(part); m != nil && isRange(m[1]) {
+			v, ok := value(m[3])
+			if !ok {
+				return run
+			}
+
+			bound := prefix + v
+			hi := sort.Search(len(run), func(i int) bool {
+				if m[2] == "<=" {
+					return run[i] > bound
+				}
+
+				return run[i] >= bound
+			})
+
+			return run[:hi]
+		}
+	}
+
+	return run
 }
 
 // hashKeyValue finds the value that a key condition's equality on the hash

@@ -53,16 +53,30 @@ func TestQueryNarrowedToPartitionAnswersAsAFullWalk(t *testing.T) {
 	c.Len(table.SortedKeys, len(stored))
 
 	for _, pk := range hashes {
-		for _, cond := range []struct{ expr, prefix string }{
-			{"pk = :p", ""},
-			{"#h = :p AND begins_with(sk, :s)", "x"},
-			{":p = pk and begins_with(#r, :s)", "a.b"},
+		for _, cond := range []struct {
+			expr, prefix string
+			match        func(sk string) bool
+		}{
+			{"pk = :p", "", nil},
+			{"#h = :p AND begins_with(sk, :s)", "x", nil},
+			{":p = pk and begins_with(#r, :s)", "a.b", nil},
+			{"pk = :p AND sk < :s", "x.y", func(sk string) bool { return sk < "x.y" }},
+			{"#h = :p AND (#r <= :s)", "x.y2", func(sk string) bool { return sk <= "x.y2" }},
+			{"pk = :p AND sk < :s", "", func(string) bool { return false }},
+			{"pk = :p AND sk BETWEEN :s AND :t", "a.b", func(sk string) bool { return sk >= "a.b" && sk <= "x.y3" }},
+			{"(#r BETWEEN :s AND :t) AND #h = :p", "x", func(sk string) bool { return sk >= "x" && sk <= "x.y3" }},
+			{"pk = :p AND sk between :s and :t", "z", func(string) bool { return false }},
 		} {
 			for _, forward := range []bool{true, false} {
 				var want []string
 
 				for k := range stored {
-					if k.pk == pk && strings.HasPrefix(k.sk, cond.prefix) {
+					matches := strings.HasPrefix(k.sk, cond.prefix)
+					if cond.match != nil {
+						matches = cond.match(k.sk)
+					}
+
+					if k.pk == pk && matches {
 						want = append(want, k.pk+"."+k.sk)
 					}
 				}
@@ -82,7 +96,7 @@ func TestQueryNarrowedToPartitionAnswersAsAFullWalk(t *testing.T) {
 
 					items, last, err := table.SearchData(QueryInput{
 						KeyConditionExpression:    cond.expr,
-						ExpressionAttributeValues: map[string]*types.Item{":p": {S: new(pk)}, ":s": {S: new(cond.prefix)}},
+						ExpressionAttributeValues: map[string]*types.Item{":p": {S: new(pk)}, ":s": {S: new(cond.prefix)}, ":t": {S: new("x.y3")}},
 						Aliases:                   map[string]string{"#h": "pk", "#r": "sk"},
 						ScanIndexForward:          forward,
 						Limit:                     3,
@@ -163,4 +177,37 @@ func TestSnapshotKeysRestoresOnlyTouchedItems(t *testing.T) {
 	c.Empty(table.Data["p.1"]["v"].M)
 	_, ok := table.Data["p.9"]
 	c.False(ok)
+}
+
+// A range condition on a string sort key narrows the walk to that range,
+// as DynamoDB reads only it: a Query of a few items costs the same however
+// many others the partition holds.
+func TestQueryWalksOnlyTheRangeItsConditionNames(t *testing.T) {
+	c := require.New(t)
+	table := newPatchTable(t)
+
+	for i := range 1000 {
+		_, err := table.Put(&types.PutItemInput{Item: patchItem("u", fmt.Sprintf("RTOKEN#%04d", i)), TableName: new("patch")})
+		c.NoError(err)
+	}
+
+	for _, sk := range []string{"PROFILE", "PROFILE#ACCEPT#tos", "ETOKEN#RESET"} {
+		_, err := table.Put(&types.PutItemInput{Item: patchItem("u", sk), TableName: new("patch")})
+		c.NoError(err)
+	}
+
+	values := map[string]*types.Item{":p": {S: new("u")}, ":s": {S: new("PROFILE")}, ":r": {S: new("RTOKEN#")}}
+	for _, tc := range []struct {
+		expr string
+		want int
+	}{
+		{"pk = :p AND begins_with(sk, :s)", 2},
+		{"pk = :p AND sk < :r", 3},
+		{"pk = :p AND sk <= :s", 2},
+		{"pk = :p AND sk BETWEEN :s AND :r", 2},
+		{"pk = :p", 1003},
+	} {
+		run := table.partitionKeys(QueryInput{KeyConditionExpression: tc.expr, ExpressionAttributeValues: values})
+		c.Len(run, tc.want, tc.expr)
+	}
 }

@@ -216,5 +216,15 @@ func (li *Language) Update(input UpdateInput) error {
 
 	env.Apply(input.Item, aliases, attributes)
 
+	// PATCH(pufinid): REMOVE of a top-level attribute drops it from the
+	// environment, but Apply only writes what the environment holds, so the
+	// attribute stayed on the item. Every attribute of the item is in the
+	// environment (AddAttributes above); one that no longer is was removed.
+	for name := range input.Item {
+		if !env.Has(name) {
+			delete(input.Item, name)
+		}
+	}
+
 	return nil
 }

@@ -35,3 +35,49 @@ func TestSizeOfAMissingAttributeIsFalse(t *testing.T) {
 		t.Error("size of an undefined expression value: want an error, as DynamoDB gives")
 	}
 }
+
+// PATCH(pufinid): REMOVE of a top-level attribute removes it from the item,
+// alone or with a SET, by name or alias; a nested REMOVE still removes
+// only the path.
+func TestRemoveOfATopLevelAttributeRemovesIt(t *testing.T) {
+	li := &Language{}
+	for _, tc := range []struct {
+		expr      string
+		gone, has []string
+	}{
+		{"REMOVE tokens", []string{"tokens"}, []string{"h", "pk"}},
+		{"REMOVE #t", []string{"tokens"}, []string{"h", "pk"}},
+		{"SET h = :v REMOVE #t", []string{"tokens"}, []string{"h", "pk"}},
+		{"REMOVE #t SET h = :v", []string{"tokens"}, []string{"h", "pk"}},
+		{"REMOVE h, #t", []string{"tokens", "h"}, []string{"pk"}},
+		{"REMOVE #t.a", nil, []string{"tokens", "h", "pk"}},
+		{"REMOVE nothere", nil, []string{"tokens", "h", "pk"}},
+	} {
+		one := "1"
+		item := map[string]*types.Item{
+			"pk":     {S: new("u")},
+			"h":      {S: new("x")},
+			"tokens": {M: map[string]*types.Item{"a": {N: &one}, "b": {N: &one}}},
+		}
+		err := li.Update(UpdateInput{Expression: tc.expr, Item: item, Attributes: map[string]*types.Item{":v": {S: new("y")}},
+			Aliases: map[string]string{"#t": "tokens"}})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.expr, err)
+		}
+		for _, n := range tc.gone {
+			if _, ok := item[n]; ok {
+				t.Errorf("%s: %s is still on the item", tc.expr, n)
+			}
+		}
+		for _, n := range tc.has {
+			if _, ok := item[n]; !ok {
+				t.Errorf("%s: %s is gone", tc.expr, n)
+			}
+		}
+		if tc.expr == "REMOVE #t.a" {
+			if m := item["tokens"].M; len(m) != 1 || m["b"] == nil {
+				t.Errorf("%s: tokens = %v, want only b", tc.expr, m)
+			}
+		}
+	}
+}

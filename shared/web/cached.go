@@ -1,0 +1,71 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/pufinid/pufinid-api/shared/refcache"
+)
+
+// Cacheability of an answer of reference data.
+const (
+	// Public answers are the same for every caller: Cache-Control public,
+	// with the cache's TTL as max-age, an ETag, and 304 for If-None-Match.
+	Public = true
+	// Private answers depend on the caller (their organization, a token):
+	// they stay no-store, and the instance keeps them under the scope the
+	// caller gives, never the URL alone.
+	Private = false
+)
+
+// Cached answers a read of reference data from c, the instance's cache,
+// kept under scope (the caller's organization for a private answer; "" for
+// a public one) and the URL asked for (host and scheme included: the page
+// links are absolute). Only on a miss does read run: a warm instance
+// answers with no DynamoDB request. An If-None-Match naming the answer's
+// ETag gets a 304 with no body.
+func Cached(w http.ResponseWriter, r *http.Request, c *refcache.Cache, public bool, scope string, read func() (any, error)) {
+	key := scope + "\x00" + AbsoluteURL(r).String()
+	e, ok := c.Get(key)
+	if !ok {
+		v, err := read()
+		if err != nil {
+			Error(w, r, err)
+			return
+		}
+		body, err := encode(v)
+		if err != nil {
+			Logger(r.Context()).Error("encode response", "err", err)
+			JSON(w, r, http.StatusInternalServerError, map[string]string{"detail": "A server error occurred."})
+			return
+		}
+		e = c.Put(key, body)
+	}
+	if public {
+		w.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(int(c.TTL().Seconds())))
+		w.Header().Set("ETag", e.ETag)
+		// All the header's values: the Lambda adapter splits a header at
+		// its commas.
+		if etagMatches(strings.Join(r.Header.Values("If-None-Match"), ","), e.ETag) {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(e.Body)
+}
+
+// etagMatches reports whether an If-None-Match header names etag (RFC 9110
+// 13.1.2: a list of entity tags, or *; the weak comparison, so W/"x"
+// matches "x").
+func etagMatches(header, etag string) bool {
+	for t := range strings.SplitSeq(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == "*" || t == etag {
+			return true
+		}
+	}
+	return false
+}
