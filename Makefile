@@ -50,7 +50,7 @@ test: node_modules ## every test, then each fuzz target briefly (the command CI 
 # or usersapi: their argon2id hashing runs 3 times slower under -race (51 s
 # each), and the soak runs the same code in parallel.
 RACE_PKGS ?= ./shared/dev/ddbfault ./shared/dev/embeddeddb ./shared/dev/apitest ./shared/dev/outbox ./shared/dev/fixtures \
-	./shared/web ./shared/token ./shared/mailer/sesmail ./shared/store \
+	./shared/web ./shared/token ./shared/mailer/sesmail ./shared/store ./shared/refcache \
 	./functions/faq/faqapi ./functions/appsprofile/appsprofileapi ./functions/pufdesigns/pufdesignsapi ./functions/terms/termsapi
 .PHONY: test-race
 test-race: ## the race detector on the packages where it is affordable, and a brief soak

@@ -14,6 +14,7 @@ package refcache
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
@@ -39,7 +40,9 @@ type Entry struct {
 // Cache is one instance's answers, safe for concurrent use.
 type Cache struct {
 	ttl time.Duration
-	lru *expirable.LRU[string, Entry]
+	// lru is made on first use, not at Lambda init: the expirable LRU
+	// allocates its expiry buckets and starts its sweeping goroutine.
+	lru func() *expirable.LRU[string, Entry]
 }
 
 // New returns a cache keeping answers for ttl (DefaultTTL if 0 or less).
@@ -48,7 +51,9 @@ func New(ttl time.Duration) *Cache {
 	if ttl <= 0 {
 		ttl = DefaultTTL
 	}
-	return &Cache{ttl: ttl, lru: expirable.NewLRU[string, Entry](MaxEntries, nil, ttl)}
+	return &Cache{ttl: ttl, lru: sync.OnceValue(func() *expirable.LRU[string, Entry] {
+		return expirable.NewLRU[string, Entry](MaxEntries, nil, ttl)
+	})}
 }
 
 // TTL is how long answers are kept. A nil Cache keeps nothing, and its
@@ -65,7 +70,7 @@ func (c *Cache) Get(key string) (Entry, bool) {
 	if c == nil {
 		return Entry{}, false
 	}
-	return c.lru.Get(key)
+	return c.lru().Get(key)
 }
 
 // Put keeps body under key and returns its entry; a body over
@@ -73,18 +78,18 @@ func (c *Cache) Get(key string) (Entry, bool) {
 func (c *Cache) Put(key string, body []byte) Entry {
 	e := Entry{Body: body, ETag: ETag(body)}
 	if c != nil && len(body) <= MaxEntryBytes {
-		c.lru.Add(key, e)
+		c.lru().Add(key, e)
 	}
 	return e
 }
 
 // Len is the number of answers kept.
-func (c *Cache) Len() int { return c.lru.Len() }
+func (c *Cache) Len() int { return c.lru().Len() }
 
 // Bytes is the size of the bodies kept.
 func (c *Cache) Bytes() int {
 	n := 0
-	for _, e := range c.lru.Values() {
+	for _, e := range c.lru().Values() {
 		n += len(e.Body)
 	}
 	return n
