@@ -112,6 +112,11 @@ func (s *Store) referenceVersion(ctx context.Context) (string, error) {
 	return v, nil
 }
 
+// ReferenceTTL is how long the store trusts the reference pointer it read
+// (Options.ReferenceTTL): how long an instance may keep what it read of
+// the reference data.
+func (s *Store) ReferenceTTL() time.Duration { return s.ref.ttl }
+
 func (s *Store) rememberVersion(v string) {
 	p := s.ref
 	p.mu.Lock()

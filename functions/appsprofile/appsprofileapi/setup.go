@@ -16,9 +16,6 @@ func Setup(ctx context.Context, env config.Env) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	ttl, err := config.ReferenceTTL(env.Getenv)
-	if err != nil {
-		return nil, err
-	}
-	return New(Deps{Cache: refcache.New(ttl), Store: st, Log: env.Log}), nil
+	// Answers are kept as long as the store trusts the data behind them.
+	return New(Deps{Cache: refcache.New(st.ReferenceTTL()), Store: st, Log: env.Log}), nil
 }

@@ -64,14 +64,8 @@ func (d *deps) answerUser(w http.ResponseWriter, r *http.Request, status int, id
 // existing, so a deleted user's token cannot bring a profile back.
 func handleUpdate(d *deps, full bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, err := d.caller(r)
-		if err != nil {
-			web.Error(w, r, err)
-			return
-		}
-		in, err := web.DecodeObject(r)
-		if err != nil {
-			d.refuse(w, r, id, err)
+		id, in, ok := d.callerAndBody(w, r)
+		if !ok {
 			return
 		}
 		set := map[string]*string{}
@@ -105,14 +99,8 @@ func handleUpdate(d *deps, full bool) http.Handler {
 // refresh tokens are gone and their access tokens get 403.
 func handleDelete(d *deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, err := d.caller(r)
-		if err != nil {
-			web.Error(w, r, err)
-			return
-		}
-		in, err := web.DecodeObject(r)
-		if err != nil {
-			d.refuse(w, r, id, err)
+		id, in, ok := d.callerAndBody(w, r)
+		if !ok {
 			return
 		}
 		pw, _ := in.String("password", web.Str{Required: true, NoTrim: true})
@@ -126,7 +114,7 @@ func handleDelete(d *deps) http.Handler {
 			web.Error(w, r, err)
 			return
 		}
-		ok, err := d.checkPassword(r, pw, acct.User)
+		ok, err = d.checkPassword(r, pw, acct.User)
 		if err != nil {
 			web.Error(w, r, err)
 			return
@@ -193,4 +181,21 @@ func passwordMatches(ctx context.Context, pw string, u pufinid.User) bool {
 		return false
 	}
 	return ok
+}
+
+// callerAndBody authenticates the request (caller) and decodes its JSON
+// object, answering the error itself when either fails: the start of
+// every write to the caller's own account.
+func (d *deps) callerAndBody(w http.ResponseWriter, r *http.Request) (string, *web.Input, bool) {
+	id, err := d.caller(r)
+	if err != nil {
+		web.Error(w, r, err)
+		return "", nil, false
+	}
+	in, err := web.DecodeObject(r)
+	if err != nil {
+		d.refuse(w, r, id, err)
+		return "", nil, false
+	}
+	return id, in, true
 }
