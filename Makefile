@@ -3,6 +3,10 @@
 
 PORT ?= 3000
 FIXTURES ?=
+# Generated reference data on top of the fixture, to see what a page costs
+# with many: `make run DESIGNS=10000 FAQ_TOPICS=2000`.
+DESIGNS ?=
+FAQ_TOPICS ?=
 # The embedded DynamoDB's port (empty: any free port; the log names it).
 DYNAMODB_PORT ?=
 GO ?= go
@@ -19,7 +23,8 @@ run: ## serve every route on 127.0.0.1:PORT (3000) with an embedded store and de
 	@test -x bin/local -a -z "$$(find cmd shared functions docs third_party go.mod go.sum -newer bin/local -print -quit 2>/dev/null)" || \
 		echo "compiling the local server (the first time takes 1-5 minutes; later runs start in seconds)..."
 	@$(GO) build -o bin/local ./cmd/local
-	bin/local -port $(PORT) $(if $(FIXTURES),-fixtures $(FIXTURES)) $(if $(DYNAMODB_PORT),-dynamodb-port $(DYNAMODB_PORT))
+	bin/local -port $(PORT) $(if $(FIXTURES),-fixtures $(FIXTURES)) $(if $(DYNAMODB_PORT),-dynamodb-port $(DYNAMODB_PORT)) \
+		$(if $(DESIGNS),-designs $(DESIGNS)) $(if $(FAQ_TOPICS),-faq-topics $(FAQ_TOPICS))
 
 # `make test` runs every test, then each fuzz target briefly (FUZZTIME each:
 # a count of inputs, not a duration, because Go 1.26's fuzz coordinator can

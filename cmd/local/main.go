@@ -6,7 +6,7 @@
 // `make run` needs nothing else. Sent emails are kept and listed at
 // GET /_aws/ses; the OpenAPI document is at GET /openapi.yaml.
 //
-//	go run ./cmd/local [-port 3000] [-fixtures path/to/fixture.json]
+//	go run ./cmd/local [-port 3000] [-fixtures path/to/fixture.json] [-designs N] [-faq-topics N]
 package main
 
 import (
@@ -60,6 +60,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	port := fs.Int("port", 3000, "port to listen on, on 127.0.0.1 (0: any free port)")
 	fixturePath := fs.String("fixtures", "", "reference data fixture file (default: the demo fixture, shared/dev/fixtures/demo.json)")
 	templatePath := fs.String("template", "", "SAM template whose routes to serve (default: template.yaml at the module root)")
+	designs := fs.Int("designs", 0, "generate PUF designs until the Demo organization has this many (measuring page cost)")
+	topics := fs.Int("faq-topics", 0, "generate FAQ topics until there are this many")
 	dbPort := fs.Int("dynamodb-port", 0, "port of the embedded DynamoDB, on 127.0.0.1, for the AWS CLI and other tools (0: any free port)")
 	if err := fs.Parse(args[1:]); errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -83,8 +85,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	ref, _, err := fixtures.Read(*fixturePath)
+	ref, source, err := fixtures.Read(*fixturePath)
 	if err != nil {
+		return err
+	}
+	if ref, err = fixtures.Grow(ref, *designs, *topics); err != nil {
 		return err
 	}
 	if now == nil {
@@ -106,9 +111,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return fmt.Errorf("wait for table %s: %w", st.Table(), err)
 		}
 	}
+	loadStart := time.Now()
 	if err := fixtures.Load(ctx, st, ref); err != nil {
 		return fmt.Errorf("load fixture: %w", err)
 	}
+	log.Info("loaded the reference data", "source", source, "organizations", len(ref.Organizations), "terms", len(ref.Terms),
+		"faq_topics", len(ref.FAQTopics), "puf_designs", len(ref.PufDesigns), "apps_profiles", len(ref.AppProfiles),
+		"took", time.Since(loadStart).Round(time.Millisecond).String())
 
 	if getenv(config.EnvSigningKey) == "" {
 		log.Warn("JWT_SIGNING_KEY is not set: signing with the public development key; never deploy like this")

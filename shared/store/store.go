@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -33,7 +32,6 @@ type Options struct {
 	// there is no Endpoint: tools pass the SDK's default chain here.
 	Credentials aws.CredentialsProvider
 	MaxAttempts int              // SDK attempts per call; 0 keeps the SDK default (3)
-	Counter     *atomic.Int64    // if set, counts every DynamoDB request sent
 	Now         func() time.Time // clock; time.Now if nil
 	// Getenv is where AWS_REGION and Lambda's credentials are read from;
 	// os.Getenv if nil.
@@ -71,9 +69,6 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 			// Local stores do not send DynamoDB's X-Amz-Crc32 header.
 			do.DisableValidateResponseChecksum = true
 		}
-		if o.Counter != nil {
-			do.APIOptions = append(do.APIOptions, CountRequests(o.Counter))
-		}
 		do.APIOptions = append(do.APIOptions, o.APIOptions...)
 	})
 	st := New(client, o.Table, o.Now)
@@ -102,18 +97,6 @@ func (s *Store) CreateTable(ctx context.Context) error {
 		return nil
 	}
 	return err
-}
-
-// CountRequests adds a middleware that counts each API call once (retries
-// of one call are not counted again: the Initialize step runs once a call).
-func CountRequests(n *atomic.Int64) func(*middleware.Stack) error {
-	return func(st *middleware.Stack) error {
-		return st.Initialize.Add(middleware.InitializeMiddlewareFunc("PufinCountRequests",
-			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				n.Add(1)
-				return next.HandleInitialize(ctx, in)
-			}), middleware.After)
-	}
 }
 
 // unavailable turns any failure to reach or use DynamoDB into the contract's

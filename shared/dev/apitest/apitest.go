@@ -30,6 +30,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/pufinid/pufinid-api/shared/dev/ddbfault"
+	"github.com/pufinid/pufinid-api/shared/dev/ddbmeter"
 	"github.com/pufinid/pufinid-api/shared/dev/embeddeddb"
 	"github.com/pufinid/pufinid-api/shared/dev/gateway"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
@@ -66,7 +67,10 @@ type Env struct {
 	// Inspect is a second client of Store's table, never given faults, for
 	// tests to look at the table with.
 	Inspect  *store.Store
-	Requests *atomic.Int64 // DynamoDB requests sent through Store
+	Requests *atomic.Int64 // DynamoDB requests sent through Store (Meter.Requests)
+	// Meter counts what Store's calls, and those of the functions set up
+	// with FunctionEnv, ask of the table: requests, items and read units.
+	Meter *ddbmeter.Meter
 	// Faults injects DynamoDB's transient answers into Store's calls when
 	// PUFINID_DYNAMODB_FAULTS is set (the test suite's fault run); nil
 	// otherwise.
@@ -96,14 +100,14 @@ func newEnv(tb testing.TB, faults *ddbfault.Injector) *Env {
 	tb.Helper()
 	db := DB(tb)
 	clock := NewClock(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
-	counter := new(atomic.Int64)
+	meter := new(ddbmeter.Meter)
 	table := fmt.Sprintf("pufinid-test-%d", tableSeq.Add(1))
-	apiOptions := []func(*middleware.Stack) error{refuseEmptyCollections(tb), refuseUnusedExpressionAttributes(tb)}
+	apiOptions := []func(*middleware.Stack) error{meter.Install, refuseEmptyCollections(tb), refuseUnusedExpressionAttributes(tb)}
 	if faults != nil {
 		apiOptions = append(apiOptions, faults.Install)
 	}
 	st, err := store.Open(context.Background(), store.Options{
-		Table: table, Endpoint: db.URL, Counter: counter, Now: clock.Now, APIOptions: apiOptions,
+		Table: table, Endpoint: db.URL, Now: clock.Now, APIOptions: apiOptions,
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -119,7 +123,7 @@ func newEnv(tb testing.TB, faults *ddbfault.Injector) *Env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &Env{TB: tb, DB: db, Store: st, Inspect: inspect, Requests: counter, Faults: faults, Tokens: tokens, Clock: clock, apiOptions: apiOptions,
+	return &Env{TB: tb, DB: db, Store: st, Inspect: inspect, Requests: &meter.Requests, Meter: meter, Faults: faults, Tokens: tokens, Clock: clock, apiOptions: apiOptions,
 		Log: slog.New(slog.NewJSONHandler(&tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 }
 

@@ -5,13 +5,12 @@ import (
 
 	"github.com/pufinid/pufinid-api/shared/config"
 	"github.com/pufinid/pufinid-api/shared/mailer"
-	"github.com/pufinid/pufinid-api/shared/store"
 )
 
 // FunctionEnv is the environment a group's Setup gets to run on this
 // Env's table, as the local server gives it: the embedded store, the test
-// signing key, the test clock, this Env's checks, faults and request count
-// (Requests counts the function's calls too), and email sent to mail.
+// signing key, the test clock, this Env's checks, faults and meter
+// (Requests and Meter count the function's calls too), and email sent to mail.
 // values add or override variables (the email links, say).
 func (e *Env) FunctionEnv(mail mailer.Mailer, values map[string]string) config.Env {
 	vars := map[string]string{
@@ -25,6 +24,6 @@ func (e *Env) FunctionEnv(mail mailer.Mailer, values map[string]string) config.E
 	return config.Env{
 		Getenv: func(name string) string { return vars[name] },
 		Log:    e.Log, Now: e.Clock.Now, Mailer: mail,
-		DynamoDBMiddleware: append(append([]func(*middleware.Stack) error(nil), e.apiOptions...), store.CountRequests(e.Requests)),
+		DynamoDBMiddleware: append([]func(*middleware.Stack) error(nil), e.apiOptions...),
 	}
 }
