@@ -89,11 +89,20 @@ bench-growth: ## how latency grows as the embedded store fills
 		-args -growth -growth.sizes=$(GROWTH_SIZES) -growth.designs=$(GROWTH_DESIGNS)
 
 # Every Go benchmark, end to end through the Lambda adapter and the embedded
-# DynamoDB; ddb-req/op is DynamoDB requests per call.
+# DynamoDB; dynamodb-req/op is DynamoDB requests per call, items/op the
+# items they read and rcu/op the read units DynamoDB would charge
+# (shared/dev/ddbmeter). Among them, BenchmarkReadsBySize (cmd/local) is
+# every read route of reference data at 100 to 50,000 PUF designs and FAQ
+# topics: about 4 minutes of the run.
 BENCHTIME ?= 1s
-.PHONY: bench
-bench: ## every Go benchmark, with DynamoDB requests per call
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+.PHONY: bench bench-sizes
+bench: ## every Go benchmark, with DynamoDB requests, items and read units per call
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 0 ./...
+
+# Only the reference reads by size; BENCH_SIZES picks the sizes.
+BENCH_SIZES ?= 100,1000,10000,50000
+bench-sizes: ## each read route of reference data at BENCH_SIZES designs and topics
+	BENCH_SIZES=$(BENCH_SIZES) $(GO) test ./cmd/local -run '^$$' -bench ReadsBySize -benchmem -benchtime $(BENCHTIME) -timeout 0
 
 # `make soak` runs the soak test (shared/dev/soak through cmd/local's TestSoak)
 # for SOAK_DURATION (0: until SOAK_REQUESTS API requests), against the

@@ -1,10 +1,18 @@
 package pufdesignsapi_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
+	"runtime"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/pufinid/pufinid-api/functions/pufdesigns/pufdesignsapi"
 	"github.com/pufinid/pufinid-api/shared/dev/apitest"
+	"github.com/pufinid/pufinid-api/shared/pufinid"
+	"github.com/pufinid/pufinid-api/shared/refcache"
 )
 
 // The attack: a user of organization B asks for the very URLs a user of
@@ -52,5 +60,71 @@ func TestAWarmPageReadsOnlyTheCallersOrganization(t *testing.T) {
 	resp := f.c.Do(http.MethodGet, "/v1/puf-designs/", nil, apitest.Bearer(f.tokenA))
 	if n := f.env.Requests.Load() - before; resp.Status != http.StatusOK || !f.env.RequestsMatch(n, 1) {
 		t.Errorf("warm page: %d with %d DynamoDB requests, want 200 with 1", resp.Status, n)
+	}
+}
+
+// The instance cache's memory at 10,000 designs of about 300 bytes: 200
+// designs by id, every page at limit 20, then every page at limit 100
+// (the largest answers last, so that the cache ends up full of them), all
+// kept as they are read. The cache holds refcache.MaxEntries answers at most,
+// the least recently used going first, so what it keeps stays within
+// MaxEntries × MaxEntryBytes whatever the number of designs; the heap it
+// retains (bodies, keys, list nodes) is measured around it. Serial: it
+// reads the whole process's heap.
+func TestCacheMemoryIsBoundedAtTenThousandDesigns(t *testing.T) {
+	const n = 10_000
+	designs := make([]pufinid.PufDesign, n)
+	for i := range designs {
+		designs[i] = design(i+1, orgA, fmt.Sprintf("Design %06d", i))
+		designs[i].Description = strings.Repeat("A label design for trying the app out. ", 4)
+	}
+	env := apitest.New(t)
+	env.Load(pufinid.Reference{PufDesigns: designs})
+	if err := env.Store.CreateUser(context.Background(), pufinid.User{ID: userA, Email: "a@example.com", OrganizationID: orgA}, nil); err != nil {
+		t.Fatal(err)
+	}
+	cache := refcache.New(time.Minute)
+	d := pufdesignsapi.Deps{Cache: cache, Store: env.Store, Tokens: env.Tokens, Log: env.Log}
+	c := env.Client(pufdesignsapi.New(d), pufdesignsapi.Routes(d).Routes())
+	c.SkipOpenAPI = true
+	tok := env.AccessToken(userA)
+	get := func(path string) int {
+		resp := c.Do(http.MethodGet, path, nil, apitest.Bearer(tok))
+		if resp.Status != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, resp.Status, resp.Body)
+		}
+		return len(resp.Body)
+	}
+	heap := func() uint64 {
+		var m runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+
+	get("/v1/puf-designs/?limit=1") // the reference pointer, the LRU itself
+	before := heap()
+	page20, page100 := 0, 0
+	for i := 1; i <= 200; i++ {
+		get("/v1/puf-designs/" + designID(i) + "/")
+	}
+	for offset := 0; offset < n; offset += 20 {
+		page20 = get(fmt.Sprintf("/v1/puf-designs/?limit=20&offset=%d", offset))
+	}
+	for offset := 0; offset < n; offset += 100 {
+		page100 = get(fmt.Sprintf("/v1/puf-designs/?limit=100&offset=%d", offset))
+	}
+	retained := int64(heap()) - int64(before)
+	bound := refcache.MaxEntries * refcache.MaxEntryBytes
+	t.Logf("kept %d answers, %d bytes of bodies (a page of 20: %d bytes, of 100: %d); heap retained %.2f MiB; bound %d answers × %d KiB = %d MiB",
+		cache.Len(), cache.Bytes(), page20, page100, float64(retained)/(1<<20), refcache.MaxEntries, refcache.MaxEntryBytes>>10, bound>>20)
+	runtime.KeepAlive(cache)
+	if cache.Len() > refcache.MaxEntries || cache.Bytes() > bound {
+		t.Errorf("the cache keeps %d answers of %d bytes, over its bound", cache.Len(), cache.Bytes())
+	}
+	// Keys and list nodes add little to the bodies: the heap retained
+	// stays within twice the bound.
+	if retained > int64(2*bound) {
+		t.Errorf("heap retained after filling the cache: %d bytes, over twice the bound (%d)", retained, 2*bound)
 	}
 }
