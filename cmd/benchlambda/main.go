@@ -13,7 +13,7 @@
 // (VmHWM). Functions are measured interleaved, round by round, so a noisy
 // machine slows them all alike and the ratios hold.
 //
-// It exits non-zero when a function is over budget: cold start above 2×
+// It exits non-zero when a function is over budget: cold start above 1.5×
 // the hello-world's, binary above 15 MB, peak RSS of 64 MB or more.
 //
 //	go run ./cmd/benchlambda [-cold 15] [-warm 200]    (make bench-lambda)
@@ -41,7 +41,7 @@ import (
 
 // The budget.
 const (
-	maxColdRatio = 2.0
+	maxColdRatio = 1.5
 	maxSize      = 15 << 20
 	maxRSS       = 64 << 20
 	hello        = "hello-world"
@@ -266,7 +266,7 @@ func report(w io.Writer, subjects []*subject) error {
 		verdict := "ok"
 		var why []string
 		if s.name != hello && ratio > maxColdRatio {
-			why = append(why, fmt.Sprintf("cold start %.2f× hello-world's (max %.0f×)", ratio, maxColdRatio))
+			why = append(why, fmt.Sprintf("cold start %.2f× hello-world's (max %.1f×)", ratio, maxColdRatio))
 		}
 		if s.size > maxSize {
 			why = append(why, fmt.Sprintf("binary %s (max %s)", mb(s.size), mb(maxSize)))
@@ -286,7 +286,7 @@ func report(w io.Writer, subjects []*subject) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "budget: cold start ≤ %.0f× hello-world's, binary ≤ %s, peak RSS < %s\n", maxColdRatio, mb(maxSize), mb(maxRSS))
+	fmt.Fprintf(w, "budget: cold start ≤ %.1f× hello-world's, binary ≤ %s, peak RSS < %s\n", maxColdRatio, mb(maxSize), mb(maxRSS))
 	if len(over) > 0 {
 		for _, o := range over {
 			fmt.Fprintln(w, "OVER BUDGET", o)

@@ -43,6 +43,9 @@
 //	signup                          TransactWriteItems (profile, email claim, username claim, acceptances,    1
 //	                                confirmation email token); profile and claims put only if new
 //	user + accepted terms           Query pk=USER#<id>, begins_with(sk, PROFILE)                              1
+//	caller's organization (PUF      GetItem USER#<id> / PROFILE, strongly consistent, projected; when the     1
+//	designs)                        instance's reference pointer is due, BatchGetItem of it and REF /
+//	                                CURRENT instead, so a cold page is 2 requests in sequence, not 3
 //	accept a term                   TransactWriteItems (ConditionCheck profile exists, Put                    1
 //	                                PROFILE#ACCEPT#<slug> unless a newer version is accepted)
 //	account of an email address     BatchGetItem EMAIL#<canonical email> / CLAIM (holds the user id and the   1 (2 for a claim

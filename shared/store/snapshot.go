@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -90,26 +91,52 @@ const noReference = "none"
 // consistent GetItem (a pointer a moment stale is as good as one a TTL
 // old).
 func (s *Store) referenceVersion(ctx context.Context) (string, error) {
-	p := s.ref
-	now := s.now()
-	p.mu.Lock()
-	if p.known && now.Sub(p.readAt) < p.ttl && !now.Before(p.readAt) {
-		v := p.version
-		p.mu.Unlock()
+	if v, ok := s.trustedVersion(); ok {
 		return v, nil
 	}
-	p.mu.Unlock()
 	var ptr refPointerItem
 	found, err := s.get(ctx, refPointerKey, &ptr, eventual)
 	if err != nil {
 		return "", err
 	}
-	v := noReference
-	if found && ptr.Version != "" {
-		v = ptr.Version
+	s.rememberVersion(pointerVersion(found, ptr))
+	return pointerVersion(found, ptr), nil
+}
+
+// trustedVersion is the instance's copy of the pointer, if it is younger
+// than the TTL: then a reference read needs no request for it.
+func (s *Store) trustedVersion() (string, bool) {
+	p := s.ref
+	now := s.now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.known && now.Sub(p.readAt) < p.ttl && !now.Before(p.readAt) {
+		return p.version, true
 	}
-	s.rememberVersion(v)
-	return v, nil
+	return "", false
+}
+
+// pointerVersion is the version a pointer read names: noReference when
+// there is no pointer.
+func pointerVersion(found bool, ptr refPointerItem) string {
+	if found && ptr.Version != "" {
+		return ptr.Version
+	}
+	return noReference
+}
+
+// adoptPointer remembers the pointer item read along with another item
+// (UserOrganization), so the reference read that follows needs no request
+// of its own.
+func (s *Store) adoptPointer(it item, found bool) error {
+	var ptr refPointerItem
+	if found {
+		if err := attributevalue.UnmarshalMap(it, &ptr); err != nil {
+			return unavailable(err)
+		}
+	}
+	s.rememberVersion(pointerVersion(found, ptr))
+	return nil
 }
 
 // ReferenceTTL is how long the store trusts the reference pointer it read

@@ -128,3 +128,41 @@ func TestCacheMemoryIsBoundedAtTenThousandDesigns(t *testing.T) {
 		t.Errorf("heap retained after filling the cache: %d bytes, over twice the bound (%d)", retained, 2*bound)
 	}
 }
+
+// A cold instance (its own Setup, as Lambda runs it) reads the caller's
+// profile and the reference pointer in one BatchGetItem, then the page:
+// 2 requests in sequence. Once the pointer is trusted, a new page is the
+// profile's GetItem and the page's Query. A token whose user does not
+// exist is still refused on a cold instance, where the profile comes with
+// the pointer.
+func TestAColdInstanceReadsTheProfileAndThePointerTogether(t *testing.T) {
+	t.Parallel()
+	f := setup(t, sample)
+	cold := func() *apitest.Client {
+		h, err := pufdesignsapi.Setup(context.Background(), f.env.FunctionEnv(nil, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f.env.Client(h, pufdesignsapi.Routes(pufdesignsapi.Deps{}).Routes())
+	}
+	c := cold()
+	for _, tc := range []struct {
+		path, names string
+		requests    int64
+	}{
+		{"/v1/puf-designs/", "Alpha,Bravo,Charlie", 2},
+		{"/v1/puf-designs/?limit=1", "Alpha", 2},
+	} {
+		before := f.env.Requests.Load()
+		var p page
+		resp := c.Do(http.MethodGet, tc.path, nil, apitest.Bearer(f.tokenA))
+		resp.JSON(t, &p)
+		if n := f.env.Requests.Load() - before; resp.Status != http.StatusOK || names(p.Results) != tc.names || !f.env.RequestsMatch(n, tc.requests) {
+			t.Errorf("GET %s: %d %s with %d DynamoDB requests, want 200 %s with %d", tc.path, resp.Status, names(p.Results), n, tc.names, tc.requests)
+		}
+	}
+	ghost := f.env.AccessToken("1c000000-0000-4000-8000-00000000001c")
+	if resp := cold().Do(http.MethodGet, "/v1/puf-designs/", nil, apitest.Bearer(ghost)); resp.Status != http.StatusForbidden {
+		t.Errorf("a token of no user on a cold instance: %d %s, want 403", resp.Status, resp.Body)
+	}
+}
