@@ -806,3 +806,19 @@ func TestBlocksParse(t *testing.T) {
 		t.Error("OpenAPI holds no paths: is docs.go embedding openapi.yaml?")
 	}
 }
+
+// The bound on a user's refresh tokens is stated where users read it, as
+// the store enforces it.
+func TestDocumentedRefreshTokenBoundIsTheStores(t *testing.T) {
+	t.Parallel()
+	want := fmt.Sprintf("at most %d live refresh tokens", store.MaxRefreshTokens)
+	for _, file := range []string{"openapi.yaml", "authentication.md"} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if text := strings.Join(strings.Fields(strings.ReplaceAll(string(b), "**", "")), " "); !strings.Contains(text, want) {
+			t.Errorf("docs/%s does not say %q", file, want)
+		}
+	}
+}

@@ -22,9 +22,9 @@ var (
 	growthRef   = flag.Int("growth.designs", 10000, "PUF designs to load for the last measure")
 )
 
-// TestGrowth measures GET /v1/users/me/ and the writes a login makes as
-// the table fills: empty, after 10,000 and 50,000 requests that each leave
-// one item behind (the email routes for new addresses, as any client can
+// TestGrowth measures GET /v1/users/me/ and a login's write of its refresh
+// token (an UpdateItem of the profile) as the table fills: empty, after
+// 10,000 and 50,000 requests that each leave one item behind (the email routes for new addresses, as any client can
 // send), and with 10,000 reference items more. It prints the table of the
 // README's "What the embedded store does not emulate"; the bound it must
 // keep is checked in make test by shared/dev/embeddeddb's
@@ -54,7 +54,7 @@ func TestGrowth(t *testing.T) {
 				tx = append(tx, time.Since(start))
 			}
 		}
-		fmt.Printf("%-30s GET me p50 %8v p99 %8v   a login's transaction p50 %8v\n", label,
+		fmt.Printf("%-30s GET me p50 %8v p99 %8v   a login's refresh-token write p50 %8v\n", label,
 			pct(me, 50), pct(me, 99), pct(tx, 50))
 	}
 	measure("empty table")
