@@ -7,6 +7,9 @@ FIXTURES ?=
 # with many: `make run DESIGNS=10000 FAQ_TOPICS=2000`.
 DESIGNS ?=
 FAQ_TOPICS ?=
+# Origins browsers may call `make run` from (empty: the default, any port
+# of localhost and 127.0.0.1).
+CORS_ORIGINS ?=
 # The embedded DynamoDB's port (empty: any free port; the log names it).
 DYNAMODB_PORT ?=
 GO ?= go
@@ -24,7 +27,7 @@ run: ## serve every route on 127.0.0.1:PORT (3000) with an embedded store and de
 		echo "compiling the local server (the first time takes 1-5 minutes; later runs start in seconds)..."
 	@$(GO) build -o bin/local ./cmd/local
 	bin/local -port $(PORT) $(if $(FIXTURES),-fixtures $(FIXTURES)) $(if $(DYNAMODB_PORT),-dynamodb-port $(DYNAMODB_PORT)) \
-		$(if $(DESIGNS),-designs $(DESIGNS)) $(if $(FAQ_TOPICS),-faq-topics $(FAQ_TOPICS))
+		$(if $(DESIGNS),-designs $(DESIGNS)) $(if $(FAQ_TOPICS),-faq-topics $(FAQ_TOPICS)) $(if $(CORS_ORIGINS),-cors-origins '$(CORS_ORIGINS)')
 
 # `make test` runs every test, then each fuzz target briefly (FUZZTIME each:
 # a count of inputs, not a duration, because Go 1.26's fuzz coordinator can

@@ -140,6 +140,40 @@ var (
 	cspAttrRE   = regexp.MustCompile(`\bdata-csp-violations="([^"]*)"`)
 )
 
+// runChromium opens url in headless Chromium, with a profile of its own
+// and no host resolvable but hosts (a --host-resolver-rules EXCLUDE list,
+// comma separated), and returns the DOM once the virtual time budget is
+// spent (virtual time stands still while the page waits on the network),
+// with Chromium's stderr. args are added to the command line.
+func runChromium(t *testing.T, chromium, url, hosts string, args ...string) (dom, stderr string) {
+	t.Helper()
+	tmp := t.TempDir()
+	rules := "MAP * ~NOTFOUND"
+	for h := range strings.SplitSeq(hosts, ",") {
+		rules += ", EXCLUDE " + h
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), chromiumTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, chromium, append([]string{
+		"--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+		"--no-first-run", "--no-default-browser-check", "--disable-extensions",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--hide-scrollbars", "--mute-audio",
+		"--user-data-dir=" + filepath.Join(tmp, "profile"),
+		"--host-resolver-rules=" + rules,
+		"--virtual-time-budget=" + virtualTimeBudget,
+	}, append(args, "--dump-dom", url)...)...)
+	cmd.Env = append(os.Environ(), "HOME="+tmp, "XDG_CONFIG_HOME="+tmp, "XDG_CACHE_HOME="+filepath.Join(tmp, "cache"))
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	cmd.WaitDelay = 5 * time.Second
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s: %v after %v\nstderr:\n%s", chromium, err, time.Since(start).Round(time.Millisecond), errOut.Bytes())
+	}
+	return out.String(), errOut.String()
+}
+
 // text is the text of an HTML fragment, its whitespace collapsed.
 func text(fragment string) string {
 	return strings.TrimSpace(spacesRE.ReplaceAllString(html.UnescapeString(tagsRE.ReplaceAllString(fragment, " ")), " "))
@@ -174,37 +208,17 @@ func TestDocsPageRendersEveryOperation(t *testing.T) {
 		}
 	}
 
-	tmp := t.TempDir()
 	shot := screenshotPath()
 	if err := os.MkdirAll(filepath.Dir(shot), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	_ = os.Remove(shot)
-	ctx, cancel := context.WithTimeout(context.Background(), chromiumTimeout)
-	defer cancel()
 	// One run dumps the DOM (stdout) and takes the screenshot, both once
 	// the virtual time budget is spent.
-	cmd := exec.CommandContext(ctx, chromium,
-		"--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-		"--no-first-run", "--no-default-browser-check", "--disable-extensions",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--hide-scrollbars", "--mute-audio",
-		"--user-data-dir="+filepath.Join(tmp, "profile"),
-		"--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-		"--virtual-time-budget="+virtualTimeBudget,
-		"--window-size="+strconv.Itoa(shotWidth)+","+strconv.Itoa(shotHeight),
-		"--screenshot="+shot,
-		"--dump-dom", base+"/docs")
-	cmd.Env = append(os.Environ(), "HOME="+tmp, "XDG_CONFIG_HOME="+tmp, "XDG_CACHE_HOME="+filepath.Join(tmp, "cache"))
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.WaitDelay = 5 * time.Second
 	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s: %v after %v\nstderr:\n%s", chromium, err, time.Since(start).Round(time.Millisecond), stderr.Bytes())
-	}
+	dom, stderr := runChromium(t, chromium, base+"/docs", "127.0.0.1",
+		"--window-size="+strconv.Itoa(shotWidth)+","+strconv.Itoa(shotHeight), "--screenshot="+shot)
 	t.Logf("chromium rendered /docs in %v", time.Since(start).Round(time.Millisecond))
-	dom := stdout.String()
 
 	if m := cspAttrRE.FindStringSubmatch(dom); m != nil {
 		for _, v := range strings.Split(html.UnescapeString(m[1]), "\n") {
@@ -221,7 +235,7 @@ func TestDocsPageRendersEveryOperation(t *testing.T) {
 		if m != nil {
 			state = html.UnescapeString(m[1])
 		}
-		t.Fatalf("Redoc did not render the document: %s\nstderr:\n%s\nDOM (%d bytes): %.2000s", state, stderr.Bytes(), len(dom), dom)
+		t.Fatalf("Redoc did not render the document: %s\nstderr:\n%s\nDOM (%d bytes): %.2000s", state, stderr, len(dom), dom)
 	}
 	// Each operation's section runs from its id="operation/..." to the next.
 	sections := map[string]string{}
@@ -256,7 +270,7 @@ func TestDocsPageRendersEveryOperation(t *testing.T) {
 
 	f, err := os.Open(shot)
 	if err != nil {
-		t.Fatalf("no screenshot: %v\nstderr:\n%s", err, stderr.Bytes())
+		t.Fatalf("no screenshot: %v\nstderr:\n%s", err, stderr)
 	}
 	defer f.Close()
 	img, err := png.Decode(f)

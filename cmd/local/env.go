@@ -27,6 +27,9 @@ type localEnv struct {
 	now        func() time.Time
 	middleware []func(*middleware.Stack) error
 	mail       mailer.Mailer
+	// corsOrigins are the origins browsers may call the API from (nil:
+	// defaultCORSOrigins).
+	corsOrigins []string
 }
 
 // forFunction is f's environment. A variable the template gives f that the

@@ -23,6 +23,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -63,6 +64,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	templatePath := fs.String("template", "", "SAM template whose routes to serve (default: template.yaml at the module root)")
 	designs := fs.Int("designs", 0, "generate PUF designs until the Demo organization has this many (measuring page cost)")
 	topics := fs.Int("faq-topics", 0, "generate FAQ topics until there are this many")
+	corsOrigins := fs.String("cors-origins", strings.Join(defaultCORSOrigins, ","), "origins browsers may call the API from, comma separated (template.yaml's CorsConfiguration; host:* for any port)")
 	dbPort := fs.Int("dynamodb-port", 0, "port of the embedded DynamoDB, on 127.0.0.1, for the AWS CLI and other tools (0: any free port)")
 	if err := fs.Parse(args[1:]); errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -129,6 +131,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	mail := outbox.New(log)
 	gw, unwired, err := newGateway(ctx, tmpl, localEnv{getenv: getenv, log: log, now: now, middleware: db.middleware, mail: mail,
+		corsOrigins: append([]string{}, samtemplate.SplitList(*corsOrigins)...), // "" allows none
 		values: map[string]string{
 			config.EnvTable:            st.Table(),
 			config.EnvDynamoDBEndpoint: db.endpoint,
@@ -152,7 +155,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("serving the PufinID API", "url", url, "table", st.Table(),
-		"functions", gw.functions(), "openapi", url+"/openapi.yaml", "docs", url+"/docs", "emails", url+"/_aws/ses")
+		"functions", gw.functions(), "cors_origins", gw.corsOrigins(), "openapi", url+"/openapi.yaml", "docs", url+"/docs", "emails", url+"/_aws/ses")
 	if listening != nil {
 		listening(url)
 	}

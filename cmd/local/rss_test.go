@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,10 +26,10 @@ const rssDesigns = 50_000
 // The local server, as `make run DESIGNS=50000` runs it (the real binary,
 // in a process of its own), holds its memory steady under requests: after
 // warm-up rounds of every kind of read (which fill the functions' caches
-// and take the heap to the collector's steady state), three more rounds
-// leave its resident memory within rssGrowthBound of where they left it. A server that kept
-// something per request (a cache without a bound, a log buffer, a map of
-// request ids) would grow by the round. The peak (VmHWM) is the load's,
+// and take the heap towards the collector's steady state), at least one
+// of three more rounds adds at most rssStepBound to its resident memory. A
+// server that kept something per request (a cache without a bound, a log
+// buffer, a map of request ids) would grow by every round. The peak (VmHWM) is the load's,
 // logged for the record.
 func TestLocalServerMemoryDoesNotGrowPerRequest(t *testing.T) {
 	if testing.Short() {
@@ -39,7 +40,7 @@ func TestLocalServerMemoryDoesNotGrowPerRequest(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("reads /proc")
 	}
-	const rssGrowthBound = 16 << 20
+	const rssStepBound = 4 << 20
 	root, err := module.Root(".")
 	if err != nil {
 		t.Fatal(err)
@@ -126,21 +127,25 @@ func TestLocalServerMemoryDoesNotGrowPerRequest(t *testing.T) {
 	// The first rounds take the heap to the collector's steady state (GOGC:
 	// twice the live data, most of it the embedded store's), the later
 	// ones must leave it there.
-	const perRound, warmRounds, rounds = 2000, 2, 3
+	const perRound, warmRounds, rounds = 2000, 3, 3
 	for range warmRounds {
 		round(perRound)
 	}
 	first := procStatus(t, cmd.Process.Pid)
-	levels := []string{}
+	prev, levels, steps := first, []string{}, []int64{}
 	for range rounds {
 		round(perRound)
-		levels = append(levels, mib(procStatus(t, cmd.Process.Pid).rss))
+		now := procStatus(t, cmd.Process.Pid)
+		levels, steps = append(levels, mib(now.rss)), append(steps, now.rss-prev.rss)
+		prev = now
 	}
-	last := procStatus(t, cmd.Process.Pid)
 	t.Logf("%d designs: RSS %s after the load (peak %s); %s after %d requests, then %v after each %d more; peak %s",
-		rssDesigns, mib(afterLoad.rss), mib(afterLoad.peak), mib(first.rss), warmRounds*perRound, levels, perRound, mib(last.peak))
-	if grew := last.rss - first.rss; grew > rssGrowthBound {
-		t.Errorf("resident memory grew by %s over %d requests (from %s to %s), over %s", mib(grew), rounds*perRound, mib(first.rss), mib(last.rss), mib(rssGrowthBound))
+		rssDesigns, mib(afterLoad.rss), mib(afterLoad.peak), mib(first.rss), warmRounds*perRound, levels, perRound, mib(prev.peak))
+	// A server that keeps something per request grows by every round; one
+	// that does not levels off, though a busy machine can leave it still
+	// approaching its steady state after the warm-up.
+	if !slices.ContainsFunc(steps, func(d int64) bool { return d <= rssStepBound }) {
+		t.Errorf("resident memory grew by more than %s in each of the %d rounds of %d requests after the warm-up: %v", mib(rssStepBound), rounds, perRound, levels)
 	}
 }
 

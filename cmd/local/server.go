@@ -33,8 +33,34 @@ type apiGateway struct {
 	routes   *gateway.Table
 	fallback string // function of the $default route; "" for none
 	adapters map[string]*httpadapter.HandlerAdapterV2
-	log      *slog.Logger
-	now      func() time.Time
+	// cors is the HTTP API's CorsConfiguration with the local server's
+	// origins (nil: the template configures no CORS).
+	cors *gateway.CORS
+	log  *slog.Logger
+	now  func() time.Time
+}
+
+// defaultCORSOrigins are the origins `make run` lets browsers call it
+// from: any web app served from this machine, on any port.
+var defaultCORSOrigins = []string{"http://localhost:*", "http://127.0.0.1:*"}
+
+// localCORS is the template's CORS configuration (its methods, headers
+// and max age) with origins in place of the deploy-time AllowOrigins
+// parameter.
+func localCORS(tmpl *samtemplate.Template, origins []string) (*gateway.CORS, error) {
+	var found *gateway.CORS
+	for _, api := range tmpl.APIs {
+		if api.CORS == nil {
+			continue
+		}
+		if found != nil {
+			return nil, errors.New("template.yaml: more than one HTTP API with a CorsConfiguration; the local server serves one")
+		}
+		c := *api.CORS
+		c.AllowOrigins = slices.Clone(origins)
+		found = &c
+	}
+	return found, nil
 }
 
 // newGateway runs the Setup of every function's group (package
@@ -43,6 +69,14 @@ type apiGateway struct {
 // group is left out and reported, so its routes answer 404.
 func newGateway(ctx context.Context, tmpl *samtemplate.Template, env localEnv) (*apiGateway, []string, error) {
 	gw := &apiGateway{adapters: map[string]*httpadapter.HandlerAdapterV2{}, log: env.log, now: config.Env{Now: env.now}.Clock()}
+	origins := env.corsOrigins
+	if origins == nil {
+		origins = defaultCORSOrigins
+	}
+	var err error
+	if gw.cors, err = localCORS(tmpl, origins); err != nil {
+		return nil, nil, err
+	}
 	var routes []gateway.Route
 	var unwired []string
 	for _, f := range tmpl.Functions {
@@ -70,6 +104,15 @@ func newGateway(ctx context.Context, tmpl *samtemplate.Template, env localEnv) (
 }
 
 func (gw *apiGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// API Gateway answers a preflight itself, before any route.
+	if gw.cors.Preflight(w, r) {
+		return
+	}
+	id := newRequestID()
+	// Every answer names its request, as API Gateway's do: what a user's
+	// bug report quotes to find the request in the logs.
+	w.Header().Set("Apigw-Requestid", id)
+	gw.cors.SetHeaders(w.Header().Set, r)
 	route, params, ok := gw.routes.Match(r.Method, r.URL.Path)
 	if !ok {
 		if gw.fallback == "" {
@@ -79,7 +122,7 @@ func (gw *apiGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		route, params = gateway.Route{Function: gw.fallback}, nil
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxPayload)
-	ev, err := gateway.Event(r, route, params, newRequestID(), gw.now())
+	ev, err := gateway.Event(r, route, params, id, gw.now())
 	if err != nil {
 		if mbe := new(http.MaxBytesError); errors.As(err, &mbe) {
 			writeDetail(w, http.StatusRequestEntityTooLarge, "Request body is too large.")
@@ -102,9 +145,18 @@ func (gw *apiGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(`{"message":"Internal Server Error"}`))
 		return
 	}
+	gw.cors.Decorate(&resp, r)
 	if err := gateway.WriteResponse(w, resp); err != nil {
 		gw.log.WarnContext(r.Context(), "write response", "request_id", ev.RequestContext.RequestID, "err", err)
 	}
+}
+
+// corsOrigins are the origins browsers may call the API from.
+func (gw *apiGateway) corsOrigins() []string {
+	if gw.cors == nil {
+		return nil
+	}
+	return gw.cors.AllowOrigins
 }
 
 // functions lists the wired functions, sorted.

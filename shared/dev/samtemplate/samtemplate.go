@@ -1,7 +1,8 @@
 // Package samtemplate reads the project's AWS SAM template, template.yaml,
 // into the few facts the rest of the code relies on: each function's build
-// settings, environment variable names, policies and HttpApi routes, and the
-// table's keys, billing, point-in-time recovery and TTL. The local server
+// settings, environment variable names, policies and HttpApi routes, the
+// HTTP API's CORS configuration, the parameters, and the table's keys,
+// billing, point-in-time recovery and TTL. The local server
 // routes requests with it, and tests compare it with the Go routers,
 // docs/openapi.yaml and shared/store, so the template cannot drift from them.
 //
@@ -35,8 +36,10 @@ const FileName = "template.yaml"
 
 // Template is what the project reads from template.yaml.
 type Template struct {
-	Functions []Function // ordered by logical id
-	Tables    []Table    // ordered by logical id
+	Functions  []Function // ordered by logical id
+	Tables     []Table    // ordered by logical id
+	APIs       []HTTPAPI  // ordered by logical id
+	Parameters map[string]Parameter
 }
 
 // Function is one AWS::Serverless::Function, with Globals.Function merged in.
@@ -192,6 +195,9 @@ func Parse(data []byte) (*Template, error) {
 		case *cfndynamodb.Table:
 			t.Tables = append(t.Tables, table(id, res))
 		}
+	}
+	if err := t.parseRaw(data); err != nil {
+		return nil, err
 	}
 	return t, nil
 }

@@ -1,6 +1,7 @@
 package samtemplate_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/pufinid/pufinid-api/shared/dev/gateway"
+	"github.com/pufinid/pufinid-api/shared/dev/module"
 	"github.com/pufinid/pufinid-api/shared/dev/samtemplate"
 	"github.com/pufinid/pufinid-api/shared/store"
 )
@@ -328,5 +330,120 @@ func TestFindWalksUpToTheModuleRoot(t *testing.T) {
 	}
 	if want := filepath.Join(root, "template.yaml"); got != want {
 		t.Errorf("Find = %q, want %q", got, want)
+	}
+}
+
+// The HTTP API's CORS configuration lets a browser app make every call
+// of the API: every method a route takes, the headers the API reads from
+// a browser (the token, the body's type, If-None-Match), the headers a
+// client needs to read back (ETag, Retry-After, the request id). Its
+// origins are the deploy-time parameter, with no default: each
+// environment names its own (samconfig.toml). No credentials: the API
+// takes a bearer token, never a cookie.
+func TestCORSConfigurationCoversTheRoutes(t *testing.T) {
+	t.Parallel()
+	tmpl := mustLoad(t)
+	api, ok := tmpl.HTTPAPI("Api")
+	if !ok || api.CORS == nil {
+		t.Fatal("template.yaml: the HTTP API Api has no CorsConfiguration")
+	}
+	c := api.CORS
+	if api.CORSOriginsParameter != "CorsAllowOrigins" || len(c.AllowOrigins) != 0 {
+		t.Errorf("AllowOrigins: %v from parameter %q; want the parameter CorsAllowOrigins, with no default", c.AllowOrigins, api.CORSOriginsParameter)
+	}
+	for _, r := range tmpl.Routes() {
+		if r.Method != "ANY" && !slices.Contains(c.AllowMethods, r.Method) {
+			t.Errorf("route %s: AllowMethods %v lacks %s", r.Key(), c.AllowMethods, r.Method)
+		}
+	}
+	for _, want := range []struct {
+		list  []string
+		field string
+		names []string
+	}{
+		{c.AllowHeaders, "AllowHeaders", []string{"authorization", "content-type", "if-none-match"}},
+		{c.ExposeHeaders, "ExposeHeaders", []string{"etag", "retry-after", "apigw-requestid"}},
+	} {
+		for _, n := range want.names {
+			if !slices.ContainsFunc(want.list, func(s string) bool { return strings.EqualFold(s, n) }) {
+				t.Errorf("%s %v lacks %s", want.field, want.list, n)
+			}
+		}
+	}
+	if c.MaxAge < 60 || c.AllowCredentials {
+		t.Errorf("MaxAge %d, AllowCredentials %v; want a minute or more, and false", c.MaxAge, c.AllowCredentials)
+	}
+	// docs/conventions.md tells browser apps what they get: the same.
+	root, err := module.Root(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile(filepath.Join(root, "docs", "conventions.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{strings.Join(c.AllowMethods, ","), strings.Join(c.AllowHeaders, ","), strings.Join(c.ExposeHeaders, ","),
+		fmt.Sprintf("`%d` (seconds)", c.MaxAge), "`" + api.CORSOriginsParameter + "`"} {
+		if !strings.Contains(string(doc), v) {
+			t.Errorf("docs/conventions.md does not say %s", v)
+		}
+	}
+}
+
+func TestParseCORSConfiguration(t *testing.T) {
+	t.Parallel()
+	const tmpl = `
+Parameters:
+  Origins:
+    Type: CommaDelimitedList
+    Default: "https://a.test, https://b.test"
+  Age:
+    Type: Number
+    Default: "300"
+  Name:
+    Type: String
+Resources:
+  Literal:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      CorsConfiguration:
+        AllowOrigins: [https://c.test]
+        AllowMethods: [GET]
+        MaxAge: 60
+  FromParameters:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      CorsConfiguration:
+        AllowOrigins: !Ref Origins
+        MaxAge: !Ref Age
+        AllowCredentials: true
+  NoCors:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      Tags: {stage: !Ref Name}
+`
+	got, err := samtemplate.Parse([]byte(tmpl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lit, _ := got.HTTPAPI("Literal")
+	if lit.CORS == nil || !slices.Equal(lit.CORS.AllowOrigins, []string{"https://c.test"}) || lit.CORS.MaxAge != 60 || lit.CORSOriginsParameter != "" {
+		t.Errorf("Literal: %+v", lit)
+	}
+	ref, _ := got.HTTPAPI("FromParameters")
+	if ref.CORS == nil || !slices.Equal(ref.CORS.AllowOrigins, []string{"https://a.test", "https://b.test"}) || ref.CORS.MaxAge != 300 ||
+		!ref.CORS.AllowCredentials || ref.CORSOriginsParameter != "Origins" {
+		t.Errorf("FromParameters: %+v", ref)
+	}
+	if none, ok := got.HTTPAPI("NoCors"); !ok || none.CORS != nil {
+		t.Errorf("NoCors: %+v, %v", none, ok)
+	}
+	if p := got.Parameters["Name"]; p.Type != "String" || p.Default != nil {
+		t.Errorf("parameter Name: %+v", p)
+	}
+
+	bad := strings.Replace(tmpl, "AllowOrigins: !Ref Origins", "AllowOrigins: !Ref Name", 1)
+	if _, err := samtemplate.Parse([]byte(bad)); err == nil || !strings.Contains(err.Error(), "CommaDelimitedList") {
+		t.Errorf("AllowOrigins referring to a String parameter: %v", err)
 	}
 }
