@@ -3,11 +3,9 @@ package main
 import (
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/pufinid/pufinid-api/shared/dev/apitest"
 )
@@ -121,7 +119,7 @@ func TestPageCostDoesNotGrowWithTheData(t *testing.T) {
 					}, func(int) {
 						p.get(t, large, busting(mode.bust))
 					})
-					s, g := p50(l.Existing), p50(l.Unknown)
+					s, g := apitest.Median(l.Existing), apitest.Median(l.Unknown)
 					r := float64(g) / float64(s)
 					t.Logf("attempt %d: p50 %v with %d designs and %d topics, %v with %d and %d: %.2f×",
 						attempt, s, small.designs, small.topics, g, large.designs, large.topics, r)
@@ -147,9 +145,3 @@ func busting(bust bool) int {
 }
 
 var bustSeq atomic.Int64
-
-func p50(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[len(s)/2]
-}

@@ -12,11 +12,11 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/pufinid/pufinid-api/shared/dev/lambdarun"
 	"github.com/pufinid/pufinid-api/shared/dev/module"
 )
 
@@ -136,11 +136,11 @@ func TestLocalServerMemoryDoesNotGrowPerRequest(t *testing.T) {
 	for range rounds {
 		round(perRound)
 		now := procStatus(t, cmd.Process.Pid)
-		levels, steps = append(levels, mib(now.rss)), append(steps, now.rss-prev.rss)
+		levels, steps = append(levels, mib(now.RSS)), append(steps, now.RSS-prev.RSS)
 		prev = now
 	}
 	t.Logf("%d designs: RSS %s after the load (peak %s); %s after %d requests, then %v after each %d more; peak %s",
-		rssDesigns, mib(afterLoad.rss), mib(afterLoad.peak), mib(first.rss), warmRounds*perRound, levels, perRound, mib(prev.peak))
+		rssDesigns, mib(afterLoad.RSS), mib(afterLoad.Peak), mib(first.RSS), warmRounds*perRound, levels, perRound, mib(prev.Peak))
 	// A server that keeps something per request grows by every round; one
 	// that does not levels off, though a busy machine can leave it still
 	// approaching its steady state after the warm-up.
@@ -190,34 +190,12 @@ func awaitServing(t *testing.T, stdout interface{ Read([]byte) (int, error) }) (
 	return "", ""
 }
 
-type memory struct{ rss, peak int64 }
-
-// procStatus is a process's resident memory now (VmRSS) and at its peak
-// (VmHWM).
-func procStatus(t *testing.T, pid int) memory {
+// procStatus is a process's resident memory now and at its peak.
+func procStatus(t *testing.T, pid int) lambdarun.Memory {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	m, err := lambdarun.ProcMemory(pid)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var m memory
-	for line := range strings.SplitSeq(string(b), "\n") {
-		name, v, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		switch name {
-		case "VmRSS":
-			m.rss = kb << 10
-		case "VmHWM":
-			m.peak = kb << 10
-		default:
-			continue
-		}
-		if err != nil {
-			t.Fatalf("/proc/%d/status: %q: %v", pid, line, err)
-		}
 	}
 	return m
 }

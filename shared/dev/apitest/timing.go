@@ -27,7 +27,8 @@ import (
 // Latencies are the samples of one timing measurement.
 type Latencies struct{ Existing, Unknown []time.Duration }
 
-func median(ds []time.Duration) time.Duration {
+// Median is the median of ds.
+func Median(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	n := len(s)
@@ -45,13 +46,13 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 
 func (l Latencies) summary() string {
 	return fmt.Sprintf("existing p50 %v (p25 %v, p75 %v); unknown p50 %v (p25 %v, p75 %v); n=%d each",
-		median(l.Existing), quantile(l.Existing, .25), quantile(l.Existing, .75),
-		median(l.Unknown), quantile(l.Unknown, .25), quantile(l.Unknown, .75), len(l.Existing))
+		Median(l.Existing), quantile(l.Existing, .25), quantile(l.Existing, .75),
+		Median(l.Unknown), quantile(l.Unknown, .25), quantile(l.Unknown, .75), len(l.Existing))
 }
 
 // skew is (p50(unknown) - p50(existing)) / p50(existing).
 func (l Latencies) skew() float64 {
-	e, u := median(l.Existing), median(l.Unknown)
+	e, u := Median(l.Existing), Median(l.Unknown)
 	return float64(u-e) / float64(e)
 }
 

@@ -355,17 +355,45 @@ func (p *Process) PeakRSS() (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	m, err := ProcMemory(pid)
+	return m.Peak, err
+}
+
+// Memory is a process's resident set size, now and at its peak.
+type Memory struct{ RSS, Peak int64 }
+
+// ProcMemory reads a Linux process's resident memory from /proc (VmRSS
+// and VmHWM), in bytes.
+func ProcMemory(pid int) (Memory, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, err
+		return Memory{}, err
 	}
+	var m Memory
+	found := 0
 	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb * 1024, err
+		name, v, ok := strings.Cut(line, ":")
+		var dst *int64
+		switch {
+		case !ok:
+			continue
+		case name == "VmRSS":
+			dst = &m.RSS
+		case name == "VmHWM":
+			dst = &m.Peak
+		default:
+			continue
 		}
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		if err != nil {
+			return Memory{}, fmt.Errorf("lambdarun: /proc/%d/status: %q: %w", pid, line, err)
+		}
+		*dst, found = kb*1024, found+1
 	}
-	return 0, errors.New("lambdarun: no VmHWM in /proc status")
+	if found != 2 {
+		return Memory{}, errors.New("lambdarun: no VmRSS and VmHWM in /proc status")
+	}
+	return m, nil
 }
 
 // Close stops the emulator and the bootstrap.
