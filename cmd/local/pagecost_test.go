@@ -27,23 +27,30 @@ type costServer struct {
 	lastDesign, lastTopic int // offsets of the last pages
 }
 
-func startCostServer(t *testing.T, designs, topics int) costServer {
+// mustSignUpAndLogIn signs a user up with email on the server at base
+// (the Demo organization) and returns their access token.
+func mustSignUpAndLogIn(t *testing.T, base, email string) string {
 	t.Helper()
-	base, _ := mustStart(t, []string{"-designs", strconv.Itoa(designs), "-faq-topics", strconv.Itoa(topics)}, nil)
-	const email, pass = "page.cost@example.com", "Analytical-Engine-1843"
+	const pass = "Analytical-Engine-1843"
 	if resp := mustDo(t, "POST", base+"/v1/users/", map[string]any{
-		"first_name": "Page", "last_name": "Cost", "email": email,
+		"first_name": "Test", "last_name": "User", "email": email,
 		"password": pass, "password_confirm": pass, "terms_accepted": []string{"*"},
 	}); resp.Status != http.StatusCreated {
 		t.Fatalf("sign up: %d %s", resp.Status, resp.Body)
 	}
-	var tokens struct{ Access string }
 	resp := mustDo(t, "POST", base+"/v1/token/", map[string]string{"username": email, "password": pass})
 	if resp.Status != http.StatusOK {
 		t.Fatalf("log in: %d %s", resp.Status, resp.Body)
 	}
+	var tokens struct{ Access string }
 	resp.JSON(t, &tokens)
-	return costServer{base: base, token: tokens.Access, designs: designs, topics: topics,
+	return tokens.Access
+}
+
+func startCostServer(t *testing.T, designs, topics int) costServer {
+	t.Helper()
+	base, _ := mustStart(t, []string{"-designs", strconv.Itoa(designs), "-faq-topics", strconv.Itoa(topics)}, nil)
+	return costServer{base: base, token: mustSignUpAndLogIn(t, base, "page.cost@example.com"), designs: designs, topics: topics,
 		lastDesign: designs - 20, lastTopic: topics - 20}
 }
 

@@ -68,15 +68,7 @@ func TestLocalServerMemoryDoesNotGrowPerRequest(t *testing.T) {
 	t.Logf("loaded: %s", loaded)
 	afterLoad := procStatus(t, cmd.Process.Pid)
 
-	const email, pass = "memory@example.com", "Analytical-Engine-1843"
-	if resp := mustDo(t, "POST", base+"/v1/users/", map[string]any{
-		"first_name": "Memory", "last_name": "Test", "email": email,
-		"password": pass, "password_confirm": pass, "terms_accepted": []string{"*"},
-	}); resp.Status != http.StatusCreated {
-		t.Fatalf("sign up: %d %s", resp.Status, resp.Body)
-	}
-	var tokens struct{ Access, Refresh string }
-	mustDo(t, "POST", base+"/v1/token/", map[string]string{"username": email, "password": pass}).JSON(t, &tokens)
+	access := mustSignUpAndLogIn(t, base, "memory@example.com")
 
 	mib := func(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
 	seq := 0
@@ -92,15 +84,15 @@ func TestLocalServerMemoryDoesNotGrowPerRequest(t *testing.T) {
 					var path, bearer string
 					switch i % 6 {
 					case 0: // a page of designs read from the store: a new URL each time
-						path, bearer = fmt.Sprintf("/v1/puf-designs/?limit=20&offset=%d&uncached=%d", (seq*37)%rssDesigns, seq), tokens.Access
+						path, bearer = fmt.Sprintf("/v1/puf-designs/?limit=20&offset=%d&uncached=%d", (seq*37)%rssDesigns, seq), access
 					case 1:
-						path, bearer = fmt.Sprintf("/v1/puf-designs/?limit=100&offset=%d", (seq*101)%rssDesigns), tokens.Access
+						path, bearer = fmt.Sprintf("/v1/puf-designs/?limit=100&offset=%d", (seq*101)%rssDesigns), access
 					case 2:
 						path = fmt.Sprintf("/v1/faq/topics/?uncached=%d", seq)
 					case 3:
 						path = "/v1/terms/"
 					case 4:
-						path, bearer = "/v1/users/me/", tokens.Access
+						path, bearer = "/v1/users/me/", access
 					case 5:
 						path = fmt.Sprintf("/v1/no-such-route/%d/", seq)
 					}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/pufinid/pufinid-api/shared/dev/ddbmeter"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
 )
 
@@ -62,39 +63,6 @@ func TestUserItemsSortBeforeLegacyRefreshTokens(t *testing.T) {
 	}
 }
 
-// itemSize is an item's size as DynamoDB bills it: attribute names and
-// values, a number about one byte per two digits plus one, a map or
-// list 3 bytes plus a byte per element.
-func itemSize(it item) int {
-	n := 0
-	for k, v := range it {
-		n += len(k) + valueSize(v)
-	}
-	return n
-}
-
-func valueSize(v types.AttributeValue) int {
-	switch v := v.(type) {
-	case *types.AttributeValueMemberS:
-		return len(v.Value)
-	case *types.AttributeValueMemberN:
-		return (len(strings.TrimLeft(v.Value, "-0"))+1)/2 + 1
-	case *types.AttributeValueMemberM:
-		n := 3
-		for k, e := range v.Value {
-			n += len(k) + valueSize(e) + 1
-		}
-		return n
-	case *types.AttributeValueMemberL:
-		n := 3
-		for _, e := range v.Value {
-			n += valueSize(e) + 1
-		}
-		return n
-	}
-	return 1 // BOOL, NULL
-}
-
 // A profile with every field at its longest and a full map of refresh
 // tokens (the worst case: revoke ids, 16 digits) stays under the 4 KB of
 // one strongly consistent read unit, so refresh, verify and GET me read
@@ -110,13 +78,13 @@ func TestAFullProfileFitsOneReadUnit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bare := itemSize(it)
+	bare := ddbmeter.ItemSize(it)
 	tokens := map[string]types.AttributeValue{}
 	for i := range MaxRefreshTokens {
 		tokens[fmt.Sprintf("%022d", i)] = number(-(1<<52 - int64(i)))
 	}
 	it[refreshTokensAttr] = &types.AttributeValueMemberM{Value: tokens}
-	full := itemSize(it)
+	full := ddbmeter.ItemSize(it)
 	t.Logf("profile: %d bytes bare, %d with %d refresh tokens", bare, full, MaxRefreshTokens)
 	if full > 3500 {
 		t.Errorf("a full profile is %d bytes: too close to one read unit (4096)", full)

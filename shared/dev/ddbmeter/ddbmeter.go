@@ -12,7 +12,7 @@
 // 4 KB; a Query or Scan costs the total size of the items it returns,
 // rounded up to 4 KB once; a transactional read costs twice; an eventually
 // consistent read costs half. Item size is the sum of the attribute names'
-// and values' sizes (see itemSize).
+// and values' sizes (see ItemSize).
 package ddbmeter
 
 import (
@@ -83,7 +83,7 @@ func reads(params, result any) (items, milliRCU int64) {
 			// eventually consistent) all the same.
 			return 0, consistency(params, units(0))
 		}
-		return 1, consistency(params, units(itemSize(out.Item)))
+		return 1, consistency(params, units(ItemSize(out.Item)))
 	case *dynamodb.BatchGetItemOutput:
 		var milli int64
 		in, _ := params.(*dynamodb.BatchGetItemInput)
@@ -91,7 +91,7 @@ func reads(params, result any) (items, milliRCU int64) {
 			strong := in != nil && in.RequestItems[table].ConsistentRead != nil && *in.RequestItems[table].ConsistentRead
 			for _, it := range got {
 				items++
-				milli += scale(strong, units(itemSize(it)))
+				milli += scale(strong, units(ItemSize(it)))
 			}
 		}
 		return items, milli
@@ -105,7 +105,7 @@ func reads(params, result any) (items, milliRCU int64) {
 			if r.Item != nil {
 				items++
 			}
-			milli += 2000 * units(itemSize(r.Item))
+			milli += 2000 * units(ItemSize(r.Item))
 		}
 		return items, milli
 	}
@@ -142,14 +142,14 @@ func units(size int) int64 { return max(1, int64(math.Ceil(float64(size)/4096)))
 func total(items []map[string]types.AttributeValue) int {
 	n := 0
 	for _, it := range items {
-		n += itemSize(it)
+		n += ItemSize(it)
 	}
 	return n
 }
 
-// itemSize is an item's size as DynamoDB counts it: each attribute's name
+// ItemSize is an item's size as DynamoDB counts it: each attribute's name
 // in UTF-8 bytes plus its value's size.
-func itemSize(item map[string]types.AttributeValue) int {
+func ItemSize(item map[string]types.AttributeValue) int {
 	n := 0
 	for name, v := range item {
 		n += len(name) + valueSize(v)

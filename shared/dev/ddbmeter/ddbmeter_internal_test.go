@@ -36,7 +36,7 @@ func TestItemSize(t *testing.T) {
 		{"string set", map[string]types.AttributeValue{"ss": &types.AttributeValueMemberSS{Value: []string{"a", "bc"}}}, 2 + 3},
 		{"sized", sized(1000), 1000},
 	} {
-		if got := itemSize(tc.item); got != tc.want {
+		if got := ItemSize(tc.item); got != tc.want {
 			t.Errorf("%s: size %d, want %d", tc.name, got, tc.want)
 		}
 	}
