@@ -49,10 +49,8 @@ type rawTemplate struct {
 		Default     *string `yaml:"Default"`
 		Description string  `yaml:"Description"`
 	} `yaml:"Parameters"`
-	Resources map[string]struct {
-		Type       string    `yaml:"Type"`
-		Properties yaml.Node `yaml:"Properties"`
-	} `yaml:"Resources"`
+	Conditions map[string]yaml.Node   `yaml:"Conditions"`
+	Resources  map[string]rawResource `yaml:"Resources"`
 }
 
 type rawHTTPAPI struct {
@@ -76,6 +74,11 @@ func (t *Template) parseRaw(data []byte) error {
 	for name, p := range raw.Parameters {
 		t.Parameters[name] = Parameter{Type: p.Type, Default: p.Default, Description: strings.TrimSpace(p.Description)}
 	}
+	var err error
+	if t.Resources, err = rawResources(raw.Resources); err != nil {
+		return err
+	}
+	t.Conditions = slices.Sorted(maps.Keys(raw.Conditions))
 	for _, id := range slices.Sorted(maps.Keys(raw.Resources)) {
 		res := raw.Resources[id]
 		if res.Type != "AWS::Serverless::HttpApi" {

@@ -40,6 +40,11 @@ type Template struct {
 	Tables     []Table    // ordered by logical id
 	APIs       []HTTPAPI  // ordered by logical id
 	Parameters map[string]Parameter
+	// Resources holds every resource as written, for the checks the typed
+	// fields above do not cover (log groups, alarms, topics).
+	Resources map[string]Resource
+	// Conditions names the template's conditions, sorted.
+	Conditions []string
 }
 
 // Function is one AWS::Serverless::Function, with Globals.Function merged in.
@@ -168,8 +173,12 @@ func LoadModule(dir string) (*Template, error) {
 
 // Parse reads a template from YAML.
 func Parse(data []byte) (*Template, error) {
+	input, err := goformationInput(data)
+	if err != nil {
+		return nil, err
+	}
 	parseMu.Lock()
-	cfn, err := goformation.ParseYAMLWithOptions(data, &intrinsics.ProcessorOptions{
+	cfn, err := goformation.ParseYAMLWithOptions(input, &intrinsics.ProcessorOptions{
 		IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{
 			"Ref":        keepRef,
 			"Fn::GetAtt": keepGetAtt,

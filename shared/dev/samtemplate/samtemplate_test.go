@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -291,6 +292,38 @@ func TestParse(t *testing.T) {
 			name:    "policy entry of no known kind is refused",
 			yaml:    head + "  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Policies:\n        - NoSuchPolicy: {}\n",
 			wantErr: "neither a known SAM policy template nor a policy document",
+		},
+		{
+			name: "properties goformation does not know are read as written",
+			yaml: "Parameters:\n  Days: {Type: Number, Default: 30}\n" + head +
+				"  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Handler: bootstrap\n" +
+				"      LoggingConfig: {LogGroup: !Ref FnLogs}\n" +
+				"  FnLogs:\n    Type: AWS::Logs::LogGroup\n    Condition: C\n" +
+				"    Properties:\n      RetentionInDays: !Ref Days\n      LogGroupName: !Sub \"/x/${AWS::StackName}\"\n" +
+				"  Api:\n    Type: AWS::Serverless::HttpApi\n    Properties:\n" +
+				"      AccessLogSettings: {DestinationArn: !GetAtt FnLogs.Arn, Format: x}\n" +
+				"      Limit: 5\n",
+			check: func(t *testing.T, tmpl *samtemplate.Template) {
+				if len(tmpl.Functions) != 1 || tmpl.Functions[0].Handler != "bootstrap" {
+					t.Fatalf("functions %+v", tmpl.Functions)
+				}
+				logs := tmpl.Resources["FnLogs"]
+				if logs.Type != "AWS::Logs::LogGroup" || logs.Condition != "C" ||
+					!reflect.DeepEqual(logs.Properties["RetentionInDays"], samtemplate.Ref("Days")) ||
+					!reflect.DeepEqual(logs.Properties["LogGroupName"], map[string]any{"Fn::Sub": "/x/${AWS::StackName}"}) {
+					t.Errorf("FnLogs %+v", logs)
+				}
+				api := tmpl.Resources["Api"].Properties
+				if !reflect.DeepEqual(api["AccessLogSettings"], map[string]any{"DestinationArn": samtemplate.GetAtt("FnLogs", "Arn"), "Format": "x"}) || api["Limit"] != 5 {
+					t.Errorf("Api %+v", api)
+				}
+				if fn := tmpl.Resources["Fn"].Properties["LoggingConfig"]; !reflect.DeepEqual(fn, map[string]any{"LogGroup": samtemplate.Ref("FnLogs")}) {
+					t.Errorf("Fn LoggingConfig %+v", fn)
+				}
+				if ids := tmpl.ResourcesOfType("AWS::Logs::LogGroup"); !slices.Equal(ids, []string{"FnLogs"}) {
+					t.Errorf("log groups %v", ids)
+				}
+			},
 		},
 		{
 			name:    "invalid YAML is refused",
