@@ -162,16 +162,21 @@ lint: ## gofmt, go vet, go mod tidy, staticcheck, and Spectral on the OpenAPI do
 	else echo "node_modules/.bin/spectral not found (npm ci installs it): docs/openapi.yaml not linted"; fi
 
 # `make seed` loads a fixture (default: the demo fixture) into TABLE_NAME at
-# DYNAMODB_ENDPOINT (unset: AWS, with the usual AWS credentials);
-# CREATE_TABLE=1 creates the table first, e.g. in LocalStack:
+# DYNAMODB_ENDPOINT; CREATE_TABLE=1 creates the table first, e.g. in LocalStack:
 #   make seed DYNAMODB_ENDPOINT=http://localhost:4566 TABLE_NAME=pufinid CREATE_TABLE=1
+# It refuses a table that is not local (DYNAMODB_ENDPOINT unset, which means
+# AWS with the usual AWS credentials, or on a host other than loopback and
+# pufinid-localstack) unless FORCE=1: a mistyped variable should not
+# overwrite a deployment's reference data.
+#   make seed TABLE_NAME=pufinid-api-dev-Table-XXXX FORCE=1
 # MIGRATE_EMAIL_CLAIMS=1 loads nothing and moves email claims made before
-# the canonical form to their canonical keys (once, on a table from before).
+# the canonical form to their canonical keys (once, on a table from before;
+# FORCE=1 too, for a deployed one).
 .PHONY: seed
-seed: ## load a fixture into TABLE_NAME at DYNAMODB_ENDPOINT (or AWS)
+seed: ## load a fixture into TABLE_NAME at DYNAMODB_ENDPOINT (AWS only with FORCE=1)
 	TABLE_NAME='$(TABLE_NAME)' DYNAMODB_ENDPOINT='$(DYNAMODB_ENDPOINT)' \
 		$(GO) run ./cmd/seed $(if $(FIXTURES),-fixtures $(FIXTURES)) $(if $(CREATE_TABLE),-create-table) \
-		$(if $(MIGRATE_EMAIL_CLAIMS),-migrate-email-claims)
+		$(if $(MIGRATE_EMAIL_CLAIMS),-migrate-email-claims) $(if $(FORCE),-force)
 
 # The mailer tests send through aws-ses-v2-local, an Amazon SES v2 emulator
 # pinned in package.json: install it once with `make tools` (.ci/run does it

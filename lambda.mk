@@ -7,9 +7,17 @@
 #                                    Interface Emulator; UPDATE=1 rewrites the expectations
 #   make bench-lambda                binary size, cold start, warm latency and peak RSS of
 #                                    every function against a hello-world aws-lambda-go function
-#   make invoke-FaqFunction EVENT=events/faq/list.json   `sam local invoke` (needs Docker)
 #   make localstack-up | localstack-seed | localstack-down   LocalStack (needs Docker and
 #                                    LOCALSTACK_AUTH_TOKEN)
+#   make invoke-FaqFunction EVENT=events/faq/list.json   `sam build FaqFunction`, then
+#                                    `sam local invoke` of the event against LocalStack
+#   make start-api                   `sam build`, then `sam local start-api` on
+#                                    127.0.0.1:3000 against LocalStack
+# Both need Docker and the SAM CLI, and LocalStack up: they pass
+# --config-env local, so the template's parameters, the env-vars file
+# (localstack/sam-env.json), the Docker network and the region are
+# samconfig.toml's [local.*] sections, one place for the two commands.
+# ENV_VARS=file replaces the env-vars file.
 
 # The functions of template.yaml, by logical id. A function's code is
 # ./functions/<dir>, <dir> being the logical id without "Function", in lower
@@ -41,8 +49,10 @@ LOCALSTACK_COMPOSE := docker compose -f localstack/docker-compose.yml
 LOCALSTACK_ENDPOINT ?= http://127.0.0.1:4566
 LOCALSTACK_TABLE ?= pufinid
 LOCALSTACK_REGION ?= us-east-1
+# samconfig.toml's environment for sam local.
+SAM_LOCAL_ENV ?= local
 
-.PHONY: build lambda-bootstrap replay bench-lambda rie rie-path lambda-functions localstack-up localstack-seed localstack-down
+.PHONY: build lambda-bootstrap replay bench-lambda rie rie-path lambda-functions localstack-up localstack-seed localstack-down start-api
 
 build: $(addprefix build-,$(LAMBDA_FUNCTIONS)) ## every function as sam build builds it
 
@@ -76,9 +86,12 @@ replay: $(RIE) ## replay events/ in process and under the emulator
 bench-lambda: $(RIE) ## cold start and size of every function against hello-world
 	$(GO) run ./cmd/benchlambda -rie $(CURDIR)/$(RIE)
 
-invoke-%: ## sam local invoke a function with EVENT (needs Docker)
+invoke-%: ## sam local invoke a function with EVENT against LocalStack (needs Docker)
 	@test -n "$(EVENT)" || { echo 'usage: make invoke-$* EVENT=events/<group>/<name>.json'; exit 2; }
-	sam build $* && sam local invoke $* --event $(EVENT) $(if $(ENV_VARS),--env-vars $(ENV_VARS))
+	sam build $* && sam local invoke $* --config-env $(SAM_LOCAL_ENV) --event $(EVENT) $(if $(ENV_VARS),--env-vars $(ENV_VARS))
+
+start-api: ## sam local start-api on 127.0.0.1:3000 against LocalStack (needs Docker)
+	sam build && sam local start-api --config-env $(SAM_LOCAL_ENV) $(if $(ENV_VARS),--env-vars $(ENV_VARS))
 
 localstack-up: ## start LocalStack with the table (needs Docker)
 	@test -n "$$LOCALSTACK_AUTH_TOKEN" || { echo 'LOCALSTACK_AUTH_TOKEN is not set: LocalStack image needs it'; exit 2; }

@@ -11,6 +11,7 @@ import (
 	"github.com/pufinid/pufinid-api/shared/dev/samtemplate"
 	"github.com/pufinid/pufinid-api/shared/mailer"
 	"github.com/pufinid/pufinid-api/shared/mailer/sesmail"
+	"github.com/pufinid/pufinid-api/shared/telemetry"
 )
 
 // localEnv is what the local server gives every function's Setup: the
@@ -47,7 +48,7 @@ func (e localEnv) forFunction(f samtemplate.Function) (config.Env, error) {
 			return config.Env{}, fmt.Errorf("template.yaml gives %s the variable %s, which the local server has no value for: set it in the environment or give it one in cmd/local", f.LogicalID, name)
 		}
 	}
-	return config.Env{Getenv: getenv, Log: e.log.With("function", f.LogicalID), Now: e.now,
+	return config.Env{Getenv: getenv, Log: telemetry.FunctionLogger(e.log, f.LogicalID, ""), Now: e.now,
 		DynamoDBMiddleware: e.middleware, Mailer: e.mail}, nil
 }
 

@@ -135,7 +135,7 @@ func (gw *apiGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The $default route's key is "$default", not a method and path.
 		ev.RouteKey, ev.RequestContext.RouteKey = "$default", "$default"
 	}
-	resp, err := gw.adapters[route.Function].ProxyWithContext(r.Context(), ev)
+	resp, err := gw.adapters[route.Function].ProxyWithContext(gateway.Invocation(r.Context(), route.Function), ev)
 	if err != nil {
 		// What API Gateway answers when an integration fails.
 		gw.log.ErrorContext(r.Context(), "function failed", "function", route.Function,

@@ -19,6 +19,7 @@ import (
 
 	"github.com/pufinid/pufinid-api/shared/mailer"
 	"github.com/pufinid/pufinid-api/shared/store"
+	"github.com/pufinid/pufinid-api/shared/telemetry"
 	"github.com/pufinid/pufinid-api/shared/token"
 )
 
@@ -41,6 +42,9 @@ const (
 	// EnvLambdaName is set by the Lambda runtime itself: it tells a
 	// deployed function from a local process.
 	EnvLambdaName = "AWS_LAMBDA_FUNCTION_NAME"
+	// EnvLambdaMemory is set by the Lambda runtime too: the function's
+	// memory in MB.
+	EnvLambdaMemory = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
 )
 
 // DevSigningKey is the local server's key. It is public, so a function
@@ -58,6 +62,12 @@ func Logger(getenv Getenv, w io.Writer) *slog.Logger {
 		level = slog.LevelInfo
 	}
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// FunctionLogger is Logger with the fields of the function Lambda runs
+// (telemetry.FunctionLogger): what a function's lines carry in Lambda.
+func FunctionLogger(getenv Getenv, w io.Writer) *slog.Logger {
+	return telemetry.FunctionLogger(Logger(getenv, w), getenv(EnvLambdaName), getenv(EnvLambdaMemory))
 }
 
 // Env is what a function's Setup builds its handler from: the process

@@ -24,7 +24,7 @@ type Setup func(ctx context.Context, env config.Env) (http.Handler, error)
 // Start runs setup and serves its handler; a setup error is logged and ends
 // the process, so a misconfigured function fails its init visibly.
 func Start(setup Setup) {
-	log := config.Logger(os.Getenv, os.Stdout)
+	log := config.FunctionLogger(os.Getenv, os.Stdout)
 	h, err := setup(context.Background(), config.Env{Getenv: os.Getenv, Log: log})
 	if err != nil {
 		config.Fatal(log, err)

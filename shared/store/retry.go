@@ -9,6 +9,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/pufinid/pufinid-api/shared/telemetry"
 )
 
 // How the store rides out DynamoDB's transient answers. Two layers:
@@ -62,8 +65,24 @@ func jitter(attempt int) time.Duration {
 	return rand.N(bound) + time.Millisecond
 }
 
-// pause waits before the attempt-th repeat, or until ctx ends.
+// countRetries adds the SDK's repeats of each call to the request's
+// DynamoDBRetries metric: the retry middleware records every attempt in
+// the call's metadata, which comes back up through this one.
+func countRetries(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("CountRetries",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			out, md, err := next.HandleInitialize(ctx, in)
+			if res, ok := retry.GetAttemptResults(md); ok && len(res.Results) > 1 {
+				telemetry.Add(ctx, telemetry.DynamoDBRetries, float64(len(res.Results)-1))
+			}
+			return out, md, err
+		}), middleware.Before)
+}
+
+// pause waits before the attempt-th repeat, or until ctx ends. The repeat
+// is a new call: it counts as a retry.
 func pause(ctx context.Context, attempt int) error {
+	telemetry.Count(ctx, telemetry.DynamoDBRetries)
 	t := time.NewTimer(jitter(attempt))
 	defer t.Stop()
 	select {

@@ -69,6 +69,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 			// Local stores do not send DynamoDB's X-Amz-Crc32 header.
 			do.DisableValidateResponseChecksum = true
 		}
+		do.APIOptions = append(do.APIOptions, countRetries)
 		do.APIOptions = append(do.APIOptions, o.APIOptions...)
 	})
 	st := New(client, o.Table, o.Now)

@@ -5,20 +5,28 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
+
+	"github.com/pufinid/pufinid-api/shared/telemetry"
 )
 
 type loggerKey struct{}
 
-// Logger returns the request's logger (carrying its request id), or the
-// default logger outside a request.
-func Logger(ctx context.Context) *slog.Logger {
+// Logger returns the request's logger (carrying the invocation's fields),
+// or the default logger outside a request.
+func Logger(ctx context.Context) *slog.Logger { return LoggerOr(ctx, slog.Default()) }
+
+// LoggerOr returns the request's logger, or fallback outside a request.
+func LoggerOr(ctx context.Context, fallback *slog.Logger) *slog.Logger {
 	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
 		return l
 	}
-	return slog.Default()
+	return fallback
 }
 
 // RequestID is API Gateway's id of the request, or "" outside API Gateway.
@@ -42,15 +50,27 @@ func SourceIP(r *http.Request) string {
 	return r.RemoteAddr
 }
 
-// Serve wraps a group's router with what every request gets: a logger that
-// carries the request id, one access log line (method, route, status,
-// duration; never the body or query, which may hold secrets), and a recover
-// that turns a panic into a logged 500 instead of a crashed invocation.
+// Serve wraps a group's router with what every request gets: a logger
+// with the invocation's fields (package telemetry), a metrics recorder
+// emitted when the request ends, one request line (method, path, route,
+// status, latency; never the body or query, which may hold secrets), and a
+// recover that turns a panic into a logged 500 instead of a crashed
+// invocation.
 func Serve(log *slog.Logger, h http.Handler) http.Handler {
+	// In Lambda one process serves one function, so the handler's first
+	// request is the execution environment's cold start; the local server
+	// builds one handler per function, and says the same of each.
+	var served atomic.Bool
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		l := log.With("request_id", RequestID(r.Context()))
-		r = r.WithContext(context.WithValue(r.Context(), loggerKey{}, l))
+		inv := invocation(r.Context())
+		inv.ColdStart = !served.Swap(true)
+		l := inv.Logger(log)
+		ctx, metrics := telemetry.WithRecorder(context.WithValue(r.Context(), loggerKey{}, l))
+		r = r.WithContext(ctx)
+		if inv.ColdStart {
+			telemetry.Count(ctx, telemetry.ColdStart)
+		}
 		// Every answer: no MIME sniffing, and no caching by default, since
 		// most carry a token or a user's data; a handler whose answer may be
 		// cached says so itself.
@@ -64,11 +84,47 @@ func Serve(log *slog.Logger, h http.Handler) http.Handler {
 					JSON(sw, r, http.StatusInternalServerError, map[string]string{"detail": "A server error occurred."})
 				}
 			}
-			l.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
-				"duration_ms", float64(time.Since(start).Microseconds())/1000)
+			switch {
+			case sw.status >= 500:
+				telemetry.Count(ctx, telemetry.ServerErrors)
+			case sw.status >= 400:
+				telemetry.Count(ctx, telemetry.ClientErrors)
+			}
+			route := routeKey(ctx)
+			end := time.Now()
+			telemetry.RequestLine(ctx, l, r.Method, r.URL.Path, route, sw.status, float64(end.Sub(start).Microseconds())/1000)
+			metrics.Emit(ctx, l, end, route)
 		}()
 		h.ServeHTTP(sw, r)
 	})
+}
+
+// invocation reads what Lambda and API Gateway say of the request.
+func invocation(ctx context.Context) telemetry.Invocation {
+	inv := telemetry.Invocation{APIGWRequestID: RequestID(ctx)}
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		inv.AWSRequestID = lc.AwsRequestID
+	}
+	// aws-lambda-go passes the X-Ray trace header under this key:
+	// "Root=1-...;Parent=...;Sampled=1"; the logs carry its root.
+	if h, ok := ctx.Value("x-amzn-trace-id").(string); ok {
+		for part := range strings.SplitSeq(h, ";") {
+			if root, found := strings.CutPrefix(part, "Root="); found {
+				inv.XRayTraceID = root
+			}
+		}
+	}
+	return inv
+}
+
+// routeKey is API Gateway's route key of the request ("GET
+// /v1/terms/{slug}"): one of the template's routes, so a bounded set, fit
+// for a metric's dimension.
+func routeKey(ctx context.Context) string {
+	if gw, ok := core.GetAPIGatewayV2ContextFromContext(ctx); ok && gw.RouteKey != "" {
+		return gw.RouteKey
+	}
+	return "-"
 }
 
 type statusWriter struct {

@@ -16,6 +16,7 @@ import (
 	"github.com/pufinid/pufinid-api/shared/password"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
 	"github.com/pufinid/pufinid-api/shared/store"
+	"github.com/pufinid/pufinid-api/shared/telemetry"
 	"github.com/pufinid/pufinid-api/shared/token"
 	"github.com/pufinid/pufinid-api/shared/web"
 )
@@ -80,6 +81,7 @@ func handleObtain(d Deps) http.Handler {
 		// failure unless the login succeeds.
 		if err := d.Store.Reserve(r.Context(), attempt.Check()); err != nil {
 			if apierror.Is(err, apierror.Throttled) {
+				telemetry.Count(r.Context(), telemetry.LoginThrottled)
 				log.Info("login throttled", "user_id", attempt.User.ID)
 			}
 			web.Error(w, r, err)
@@ -87,6 +89,7 @@ func handleObtain(d Deps) http.Handler {
 		}
 		ok, rehash := checkPassword(log, attempt, pw)
 		if !ok {
+			telemetry.Count(r.Context(), telemetry.LoginFailed)
 			log.Info("login refused", "user_id", attempt.User.ID, "known_account", attempt.Found)
 			web.Error(w, r, apierror.New(apierror.NotAuthenticated, MsgNoAccount))
 			return
@@ -116,6 +119,7 @@ func handleObtain(d Deps) http.Handler {
 		rt := store.RefreshToken{UserID: u.ID, JTI: rc.ID, ExpiresAt: rc.ExpiresAt.Time, AccessLifetime: accessLife}
 		if err := d.Store.LoginSucceeded(r.Context(), attempt, rt, newHash); err != nil {
 			if errors.Is(err, store.ErrLoginStale) {
+				telemetry.Count(r.Context(), telemetry.LoginFailed)
 				log.Info("login refused: account changed during login", "user_id", u.ID)
 				web.Error(w, r, apierror.New(apierror.NotAuthenticated, MsgNoAccount))
 				return
@@ -123,6 +127,7 @@ func handleObtain(d Deps) http.Handler {
 			web.Error(w, r, err)
 			return
 		}
+		telemetry.Count(r.Context(), telemetry.LoginSucceeded)
 		web.JSON(w, r, http.StatusOK, obtainResponse{
 			Access: access, Refresh: refresh,
 			AccessExpiresIn: int64(accessLife / time.Second), RefreshExpiresIn: int64(refreshLife / time.Second),
@@ -169,6 +174,7 @@ func handleRefresh(d Deps) http.Handler {
 			web.Error(w, r, err)
 			return
 		}
+		telemetry.Count(r.Context(), telemetry.TokenRefreshed)
 		web.JSON(w, r, http.StatusOK, refreshResponse{Access: access, AccessExpiresIn: int64(life / time.Second)})
 	})
 }

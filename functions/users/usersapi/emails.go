@@ -19,6 +19,7 @@ import (
 	"github.com/pufinid/pufinid-api/shared/mailer"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
 	"github.com/pufinid/pufinid-api/shared/store"
+	"github.com/pufinid/pufinid-api/shared/telemetry"
 	"github.com/pufinid/pufinid-api/shared/web"
 )
 
@@ -185,8 +186,12 @@ func handleSendEmail(d *deps, p store.EmailPurpose, detail string) http.Handler 
 // an account.
 func (d *deps) sendTokenEmail(ctx context.Context, email string, p store.EmailPurpose) error {
 	allowed, err := d.Store.AllowEmail(ctx, email, p, d.Now())
-	if err != nil || !allowed {
+	if err != nil {
 		return err
+	}
+	if !allowed {
+		telemetry.Count(ctx, telemetry.EmailThrottled)
+		return nil
 	}
 	owner, found, err := d.Store.EmailOwner(ctx, email)
 	if err != nil {
@@ -215,11 +220,21 @@ func (d *deps) sendTokenEmail(ctx context.Context, email string, p store.EmailPu
 		msg = resetMessage(d.Links, owner.Address, secret)
 	}
 	start := time.Now()
-	if err := d.Mailer.Send(ctx, msg); err != nil {
+	if err := d.send(ctx, msg); err != nil {
 		return err
 	}
 	d.pace.observe(time.Since(start))
 	web.Logger(ctx).Info("email token sent", "user_id", id, "purpose", string(p))
+	return nil
+}
+
+// send sends msg and counts how it went.
+func (d *deps) send(ctx context.Context, msg mailer.Message) error {
+	if err := d.Mailer.Send(ctx, msg); err != nil {
+		telemetry.Count(ctx, telemetry.EmailFailed)
+		return err
+	}
+	telemetry.Count(ctx, telemetry.EmailSent)
 	return nil
 }
 

@@ -125,7 +125,7 @@ func TestLogsHoldNoPasswordTokenOrHash(t *testing.T) {
 	run(http.MethodDelete, "/v1/users/me/", map[string]any{"password": finalPw}, true)
 
 	out := logs.String()
-	if !strings.Contains(out, `"request_id"`) || !strings.Contains(out, "user signed up") || !strings.Contains(out, "dependency unavailable") {
+	if !strings.Contains(out, `"apigw_request_id"`) || !strings.Contains(out, "user signed up") || !strings.Contains(out, "dependency unavailable") {
 		t.Fatalf("the flow was not logged as expected:\n%s", out)
 	}
 	secrets := map[string]string{

@@ -15,6 +15,7 @@ import (
 	"github.com/pufinid/pufinid-api/shared/password"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
 	"github.com/pufinid/pufinid-api/shared/store"
+	"github.com/pufinid/pufinid-api/shared/telemetry"
 	"github.com/pufinid/pufinid-api/shared/web"
 )
 
@@ -163,9 +164,10 @@ func handleSignup(d *deps) http.Handler {
 			web.Error(w, r, err)
 			return
 		}
+		telemetry.Count(ctx, telemetry.SignUps)
 		log := web.Logger(ctx).With("user_id", u.ID)
 		log.Info("user signed up", "organization_id", u.OrganizationID)
-		if err := d.Mailer.Send(ctx, confirmMessage(d.Links, u.Email, secret)); err != nil {
+		if err := d.send(ctx, confirmMessage(d.Links, u.Email, secret)); err != nil {
 			log.Error("signup: confirmation email not sent; the account exists and resend-confirm-email can send it", "err", err)
 		}
 		web.JSON(w, r, http.StatusCreated, userBody(pufinid.Account{User: u, Acceptances: accepted}, current))

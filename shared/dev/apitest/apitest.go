@@ -343,7 +343,7 @@ func (c *Client) send(req *http.Request) *Response {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	out, err := c.adapter.ProxyWithContext(context.Background(), ev)
+	out, err := c.adapter.ProxyWithContext(gateway.Invocation(context.Background(), "apitest"), ev)
 	if err != nil {
 		tb.Fatalf("%s %s: adapter: %v", req.Method, req.URL.Path, err)
 	}

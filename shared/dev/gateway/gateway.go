@@ -8,6 +8,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -19,6 +20,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/google/uuid"
 )
 
 // Route is one HttpApi event of a function in template.yaml.
@@ -229,4 +232,14 @@ func WriteResponse(w http.ResponseWriter, resp events.APIGatewayV2HTTPResponse) 
 	w.WriteHeader(status)
 	_, err := io.Copy(w, bytes.NewReader(body))
 	return err
+}
+
+// Invocation returns ctx as Lambda gives it to a function's handler: with
+// the invocation's context (a new request id, the function's ARN), so the
+// logs of a local run carry what a deployed function's do.
+func Invocation(ctx context.Context, function string) context.Context {
+	return lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
+		AwsRequestID:       uuid.NewString(),
+		InvokedFunctionArn: "arn:aws:lambda:us-east-1:000000000000:function:" + function,
+	})
 }

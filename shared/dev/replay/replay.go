@@ -32,7 +32,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -49,7 +48,9 @@ import (
 	"github.com/pufinid/pufinid-api/shared/config"
 	"github.com/pufinid/pufinid-api/shared/dev/embeddeddb"
 	"github.com/pufinid/pufinid-api/shared/dev/fixtures"
+	"github.com/pufinid/pufinid-api/shared/dev/gateway"
 	"github.com/pufinid/pufinid-api/shared/dev/lambdarun"
+	"github.com/pufinid/pufinid-api/shared/dev/logcheck"
 	"github.com/pufinid/pufinid-api/shared/dev/outbox"
 	"github.com/pufinid/pufinid-api/shared/dev/samtemplate"
 	"github.com/pufinid/pufinid-api/shared/dev/sesemulator"
@@ -461,24 +462,28 @@ func (r *Replayer) invoke(ctx context.Context, ev Event, f samtemplate.Function,
 	if err != nil {
 		return resp, nil, err
 	}
+	// The function's lines of this one invocation, held to telemetry's
+	// conventions below.
+	logs := &lockedBuffer{}
+	logOut := io.MultiWriter(logs, r.opts.Logs)
 	switch target {
 	case InProcess:
 		var req events.APIGatewayV2HTTPRequest
 		if err := json.Unmarshal(raw, &req); err != nil {
 			return resp, nil, fmt.Errorf("%s: not an HTTP API payload 2.0 event: %w", ev.Path, err)
 		}
-		log := slog.New(slog.NewJSONHandler(r.opts.Logs, nil))
+		log := config.FunctionLogger(mapEnv(env), logOut)
 		setup, _ := r.setup(f.LogicalID)
 		h, err := setup(ctx, config.Env{Getenv: mapEnv(env), Log: log, Mailer: outbox.New(log)})
 		if err != nil {
 			return resp, nil, fmt.Errorf("%s: %s does not start: %w", ev.Path, f.LogicalID, err)
 		}
-		resp, err = httpadapter.NewV2(h).ProxyWithContext(ctx, req)
+		resp, err = httpadapter.NewV2(h).ProxyWithContext(gateway.Invocation(ctx, f.LogicalID), req)
 		if err != nil {
 			return resp, nil, fmt.Errorf("%s: adapter: %w", ev.Path, err)
 		}
 	case Emulator:
-		p, out, _, err := lambdarun.Cold(ctx, lambdarun.Config{RIE: r.opts.RIE, Bootstrap: r.bootstraps[f.LogicalID], Env: env, Output: r.opts.Logs}, raw)
+		p, out, _, err := lambdarun.Cold(ctx, lambdarun.Config{RIE: r.opts.RIE, Bootstrap: r.bootstraps[f.LogicalID], Env: env, Output: logOut}, raw)
 		if err != nil {
 			return resp, nil, fmt.Errorf("%s: %w", ev.Path, err)
 		}
@@ -487,7 +492,30 @@ func (r *Replayer) invoke(ctx context.Context, ev Event, f samtemplate.Function,
 			return resp, nil, fmt.Errorf("%s: the bootstrap's answer is not an HTTP API response: %w\n%s", ev.Path, err, out)
 		}
 	}
+	// Each replay is a new process (or a new Setup): a cold start.
+	if lines, _ := logcheck.Parse(logs.Bytes()); logcheck.Invocation(lines, true) != nil {
+		return resp, nil, fmt.Errorf("%s: the function's log lines break telemetry's conventions: %w\n%s",
+			ev.Path, logcheck.Invocation(lines, true), logcheck.String(lines))
+	}
 	return resp, vals, nil
+}
+
+// lockedBuffer is a bytes.Buffer a process's output and the test can share.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Clone(b.buf.Bytes())
 }
 
 func (r *Replayer) newTable(ctx context.Context, table string) error {

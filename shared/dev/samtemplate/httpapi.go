@@ -14,9 +14,10 @@ import (
 
 // Parameter is one of the template's Parameters.
 type Parameter struct {
-	Type        string // String, Number, CommaDelimitedList...
-	Default     *string
-	Description string
+	Type          string // String, Number, CommaDelimitedList...
+	Default       *string
+	Description   string
+	AllowedValues []string
 }
 
 // HTTPAPI is one AWS::Serverless::HttpApi: what the local server does as
@@ -45,10 +46,12 @@ func (t *Template) HTTPAPI(id string) (HTTPAPI, bool) {
 // AllowOrigins is a !Ref), so these parts are read from the YAML itself.
 type rawTemplate struct {
 	Parameters map[string]struct {
-		Type        string  `yaml:"Type"`
-		Default     *string `yaml:"Default"`
-		Description string  `yaml:"Description"`
+		Type          string   `yaml:"Type"`
+		Default       *string  `yaml:"Default"`
+		Description   string   `yaml:"Description"`
+		AllowedValues []string `yaml:"AllowedValues"`
 	} `yaml:"Parameters"`
+	Globals    yaml.Node              `yaml:"Globals"`
 	Conditions map[string]yaml.Node   `yaml:"Conditions"`
 	Resources  map[string]rawResource `yaml:"Resources"`
 }
@@ -72,13 +75,20 @@ func (t *Template) parseRaw(data []byte) error {
 	}
 	t.Parameters = map[string]Parameter{}
 	for name, p := range raw.Parameters {
-		t.Parameters[name] = Parameter{Type: p.Type, Default: p.Default, Description: strings.TrimSpace(p.Description)}
+		t.Parameters[name] = Parameter{Type: p.Type, Default: p.Default, Description: strings.TrimSpace(p.Description), AllowedValues: p.AllowedValues}
 	}
 	var err error
 	if t.Resources, err = rawResources(raw.Resources); err != nil {
 		return err
 	}
 	t.Conditions = slices.Sorted(maps.Keys(raw.Conditions))
+	if raw.Globals.Kind != 0 {
+		g, err := plain(&raw.Globals)
+		if err != nil {
+			return fmt.Errorf("samtemplate: Globals: %w", err)
+		}
+		t.Globals, _ = g.(map[string]any)
+	}
 	for _, id := range slices.Sorted(maps.Keys(raw.Resources)) {
 		res := raw.Resources[id]
 		if res.Type != "AWS::Serverless::HttpApi" {

@@ -45,6 +45,8 @@ type Template struct {
 	Resources map[string]Resource
 	// Conditions names the template's conditions, sorted.
 	Conditions []string
+	// Globals is the Globals section as written, read as Resources are.
+	Globals map[string]any
 }
 
 // Function is one AWS::Serverless::Function, with Globals.Function merged in.

@@ -1,0 +1,83 @@
+// Package telemetry is what the functions tell their operators, in the
+// conventions of Powertools for AWS Lambda, with no network call and no
+// work at init:
+//
+//   - Log fields. Every line of a function names it (service,
+//     function_name, function_memory_size); every line of a request adds
+//     the invocation (aws_request_id, cold_start) and API Gateway's
+//     request id (apigw_request_id, the apigw-requestid header of the
+//     answer and the requestId of the access log). web.Serve builds the
+//     request's logger with Invocation's fields.
+//   - Metrics, in CloudWatch's Embedded Metric Format: one JSON line per
+//     request on the function's log (stdout in Lambda), which CloudWatch
+//     Logs turns into metrics of the namespace Namespace. Handlers count
+//     with Count; web.Serve emits the request's counts with Emit.
+//
+// The field and metric names are here and nowhere else: docs/operations.md
+// lists them, and a test holds the two together.
+package telemetry
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+)
+
+// Log field names (Powertools' where it has one).
+const (
+	FieldService        = "service"
+	FieldFunctionName   = "function_name"
+	FieldFunctionMemory = "function_memory_size"
+	FieldColdStart      = "cold_start"
+	FieldAWSRequestID   = "aws_request_id"
+	FieldAPIGWRequestID = "apigw_request_id"
+	FieldRoute          = "route"
+	FieldStatus         = "status"
+	FieldLatency        = "latency_ms"
+	FieldXRayTraceID    = "xray_trace_id"
+)
+
+// Fields lists every field name above.
+var Fields = []string{
+	FieldService, FieldFunctionName, FieldFunctionMemory, FieldColdStart, FieldAWSRequestID,
+	FieldAPIGWRequestID, FieldRoute, FieldStatus, FieldLatency, FieldXRayTraceID,
+}
+
+// Service is the service every function belongs to: the dimension all of
+// the API's metrics share.
+const Service = "pufinid"
+
+// FunctionLogger returns log with the function's fields: its name and
+// memory (Lambda's AWS_LAMBDA_FUNCTION_NAME and
+// AWS_LAMBDA_FUNCTION_MEMORY_SIZE; the local server passes the logical id
+// and no memory).
+func FunctionLogger(log *slog.Logger, name, memoryMB string) *slog.Logger {
+	args := []any{FieldService, Service, FieldFunctionName, name}
+	if mb, err := strconv.Atoi(memoryMB); err == nil {
+		args = append(args, FieldFunctionMemory, mb)
+	}
+	return log.With(args...)
+}
+
+// Invocation is what a request's log lines say of the invocation that
+// serves it.
+type Invocation struct {
+	AWSRequestID   string // Lambda's id of the invocation
+	APIGWRequestID string // API Gateway's id of the request
+	ColdStart      bool   // the first invocation this handler serves
+	XRayTraceID    string // when the invocation is traced
+}
+
+// Logger returns log with the invocation's fields.
+func (inv Invocation) Logger(log *slog.Logger) *slog.Logger {
+	args := []any{FieldAWSRequestID, inv.AWSRequestID, FieldAPIGWRequestID, inv.APIGWRequestID, FieldColdStart, inv.ColdStart}
+	if inv.XRayTraceID != "" {
+		args = append(args, FieldXRayTraceID, inv.XRayTraceID)
+	}
+	return log.With(args...)
+}
+
+// RequestLine writes the one line every request ends with.
+func RequestLine(ctx context.Context, log *slog.Logger, method, path, route string, status int, latencyMS float64) {
+	log.InfoContext(ctx, "request", "method", method, "path", path, FieldRoute, route, FieldStatus, status, FieldLatency, latencyMS)
+}
