@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -28,6 +29,11 @@ const (
 type claim struct {
 	UserID string `dynamodbav:"user_id"`
 	Email  string `dynamodbav:"email,omitempty"`
+	// An email claim also copies the account's organization name and
+	// theme, as the profile does: what the emails sent to the address are
+	// dressed in, read with the claim that finds the account.
+	OrganizationName string          `dynamodbav:"organization_name,omitempty"`
+	Theme            json.RawMessage `dynamodbav:"theme,omitempty"`
 }
 
 // CreateUser writes the user, the claims on its email and username, its
@@ -42,7 +48,7 @@ func (s *Store) CreateUser(ctx context.Context, u pufinid.User, accepted []pufin
 	}
 	items := []types.TransactWriteItem{
 		s.putNew(profile),
-		s.putNew(mustMarshal(emailClaimKey(u.Email), claim{UserID: u.ID, Email: u.Email})),
+		s.putNew(mustMarshal(emailClaimKey(u.Email), claim{UserID: u.ID, Email: u.Email, OrganizationName: u.OrganizationName, Theme: u.Theme})),
 	}
 	fields := []string{"", "email"}
 	if emailaddr.LegacyDiffers(u.Email) {
@@ -182,6 +188,9 @@ func mustMarshal(k key, v any) item {
 type EmailOwner struct {
 	UserID  string
 	Address string
+	// The account's organization name and theme (its profile's copy).
+	OrganizationName string
+	Theme            json.RawMessage
 }
 
 // EmailOwner finds the account whose email is email in its canonical form
@@ -204,13 +213,16 @@ func (s *Store) EmailOwner(ctx context.Context, email string) (o EmailOwner, fou
 		if err != nil || c[0].UserID == "" {
 			return o, false, err
 		}
-		o = EmailOwner{UserID: c[0].UserID, Address: c[0].Email}
-		if o.Address == "" {
+		o = EmailOwner{UserID: c[0].UserID, Address: c[0].Email, OrganizationName: c[0].OrganizationName, Theme: c[0].Theme}
+		// A claim written before claims held the address, or the
+		// organization, takes them from the profile: one more read, for
+		// those accounts only.
+		if o.Address == "" || o.OrganizationName == "" {
 			var u pufinid.User
 			if found, err = s.get(ctx, userProfileKey(o.UserID), &u, strong); err != nil || !found {
 				return EmailOwner{}, false, err
 			}
-			o.Address = u.Email
+			o.Address, o.OrganizationName, o.Theme = u.Email, u.OrganizationName, u.Theme
 		}
 		if sameAddress(o.Address, email) {
 			return o, true, nil

@@ -6,15 +6,16 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"html"
 	"io"
 	"net/http"
 	"runtime"
 	"sync"
 	"time"
 
+	"github.com/pufinid/pufinid-api/functions/users/usersapi/mailtmpl"
 	"github.com/pufinid/pufinid-api/shared/apierror"
 	"github.com/pufinid/pufinid-api/shared/mailer"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
@@ -215,9 +216,9 @@ func (d *deps) sendTokenEmail(ctx context.Context, email string, p store.EmailPu
 	}
 	// The account's own address, never the spelling the request typed: an
 	// address that merely looks up the same account must not get its link.
-	msg := confirmMessage(d.Links, owner.Address, secret)
-	if p == store.PurposeReset {
-		msg = resetMessage(d.Links, owner.Address, secret)
+	msg, err := tokenMessage(d.Links, p, recipient{Address: owner.Address, OrganizationName: owner.OrganizationName, Theme: owner.Theme}, secret)
+	if err != nil {
+		return err
 	}
 	start := time.Now()
 	if err := d.send(ctx, msg); err != nil {
@@ -293,28 +294,26 @@ func (p *pace) wait(ctx context.Context) {
 
 const paceSpin = 2 * time.Millisecond
 
-// confirmMessage is the email with the confirmation link.
-func confirmMessage(l Links, email, secret string) mailer.Message {
-	return message(email, "Confirm your PufinID email address", link(l.ConfirmEmail, email, secret),
-		"Please confirm the email address of your PufinID account by opening this link:",
-		"The link works once and expires in "+inWords(emailLifetime(store.PurposeConfirm))+
-			". If you did not sign up for PufinID, ignore this email.")
+// recipient is who a token email goes to, and the organization it
+// speaks for: the account's address, organization name and theme.
+type recipient struct {
+	Address          string
+	OrganizationName string
+	Theme            json.RawMessage
 }
 
-// resetMessage is the email with the password reset link.
-func resetMessage(l Links, email, secret string) mailer.Message {
-	return message(email, "Reset your PufinID password", link(l.ResetPassword, email, secret),
-		"Someone, hopefully you, asked to reset the password of your PufinID account. To choose a new password, open this link:",
-		"The link works once and expires in "+inWords(emailLifetime(store.PurposeReset))+
-			". If you did not ask for it, ignore this email: your password stays as it is.")
-}
-
-func message(to, subject, href, intro, outro string) mailer.Message {
-	return mailer.Message{
-		To:      to,
-		Subject: subject,
-		Text:    fmt.Sprintf("Hello,\n\n%s\n\n%s\n\n%s\n\nPufinID\n", intro, href, outro),
-		HTML: fmt.Sprintf(`<!DOCTYPE html><html><body><p>Hello,</p><p>%s</p><p><a href="%s">%s</a></p><p>%s</p><p>PufinID</p></body></html>`,
-			html.EscapeString(intro), html.EscapeString(href), html.EscapeString(href), html.EscapeString(outro)),
+// tokenMessage is the email carrying secret, a token for p, to to: the
+// confirmation or the reset email, from its template (package mailtmpl).
+func tokenMessage(l Links, p store.EmailPurpose, to recipient, secret string) (mailer.Message, error) {
+	kind, pattern := mailtmpl.Confirm, l.ConfirmEmail
+	if p == store.PurposeReset {
+		kind, pattern = mailtmpl.Reset, l.ResetPassword
 	}
+	return mailtmpl.Render(kind, mailtmpl.Data{
+		To:               to.Address,
+		Link:             link(pattern, to.Address, secret),
+		Expires:          inWords(emailLifetime(p)),
+		OrganizationName: to.OrganizationName,
+		Theme:            mailtmpl.ParseTheme(to.Theme),
+	})
 }

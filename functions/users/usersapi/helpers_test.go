@@ -28,7 +28,7 @@ import (
 // are current, privacy v3 and beta are in the future.
 var (
 	demoTheme = json.RawMessage(`{"primary":"#123456"}`)
-	acmeTheme = json.RawMessage(`{"primary":"#ff0000","logo":"acme.png"}`)
+	acmeTheme = json.RawMessage(`{"primary_color":"#ff0000","logo_url":"https://static.example/acme.png"}`)
 	reference = pufinid.Reference{
 		Organizations: []pufinid.Organization{
 			{ID: "0b7c1d2e-0000-4000-8000-000000000001", Name: "Demo", Theme: demoTheme,

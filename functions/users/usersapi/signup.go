@@ -167,7 +167,11 @@ func handleSignup(d *deps) http.Handler {
 		telemetry.Count(ctx, telemetry.SignUps)
 		log := web.Logger(ctx).With("user_id", u.ID)
 		log.Info("user signed up", "organization_id", u.OrganizationID)
-		if err := d.send(ctx, confirmMessage(d.Links, u.Email, secret)); err != nil {
+		msg, err := tokenMessage(d.Links, store.PurposeConfirm, recipient{Address: u.Email, OrganizationName: u.OrganizationName, Theme: u.Theme}, secret)
+		if err == nil {
+			err = d.send(ctx, msg)
+		}
+		if err != nil {
 			log.Error("signup: confirmation email not sent; the account exists and resend-confirm-email can send it", "err", err)
 		}
 		web.JSON(w, r, http.StatusCreated, userBody(pufinid.Account{User: u, Acceptances: accepted}, current))

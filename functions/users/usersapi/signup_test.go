@@ -36,7 +36,7 @@ func TestSignupAnswersTheUserBody(t *testing.T) {
 		}, func(t *testing.T, b map[string]any) {
 			want := map[string]any{"username": "ada.l+1", "phone": "+44 20 7946 0000", "postcode": "SW1A 1AA",
 				"country": "UK", "gender": "", "age": "36", "organization_name": "Acme", "terms_not_accepted": []any{},
-				"is_verified": false, "theme": map[string]any{"primary": "#ff0000", "logo": "acme.png"}}
+				"is_verified": false, "theme": map[string]any{"primary_color": "#ff0000", "logo_url": "https://static.example/acme.png"}}
 			for k, v := range want {
 				if fmt.Sprint(b[k]) != fmt.Sprint(v) {
 					t.Errorf("%s = %v, want %v", k, b[k], v)
