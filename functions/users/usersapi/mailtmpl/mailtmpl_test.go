@@ -70,7 +70,7 @@ func TestHostileValuesAreEscapedOrDropped(t *testing.T) {
 		m, err := mailtmpl.Render(kind, mailtmpl.Data{
 			To: `ada"><img src=x onerror=alert(1)>@example.com`, Link: link, Expires: "1 hour",
 			OrganizationName: "<script>alert(1)</script>\r\nBcc: x@evil.example",
-			Theme: mailtmpl.ParseTheme(json.RawMessage(`{"primary_color": "red;background:url(https://evil.example/x)", "logo_url": "javascript:alert(1)"}`)),
+			Theme:            mailtmpl.ParseTheme(json.RawMessage(`{"primary_color": "red;background:url(https://evil.example/x)", "logo_url": "javascript:alert(1)"}`)),
 		})
 		if err != nil {
 			t.Fatal(err)
