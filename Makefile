@@ -178,6 +178,18 @@ seed: ## load a fixture into TABLE_NAME at DYNAMODB_ENDPOINT (AWS only with FORC
 		$(GO) run ./cmd/seed $(if $(FIXTURES),-fixtures $(FIXTURES)) $(if $(CREATE_TABLE),-create-table) \
 		$(if $(MIGRATE_EMAIL_CLAIMS),-migrate-email-claims) $(if $(FORCE),-force)
 
+# `make keys ACTION=...` runs a step of the signing keys' rotation (cmd/keys:
+# show, init, add, promote, retire) on the deployment SIGNING_KEYS_SECRET
+# and TABLE_NAME name (the stack's SigningKeys and TableName outputs), with
+# the usual AWS credentials; README "Signing keys" gives the procedure.
+ACTION ?= show
+MAX_REFRESH ?=
+.PHONY: keys
+keys: ## a step of the signing keys' rotation (ACTION=show|init|add|promote|retire)
+	SIGNING_KEYS_SECRET='$(SIGNING_KEYS_SECRET)' TABLE_NAME='$(TABLE_NAME)' DYNAMODB_ENDPOINT='$(DYNAMODB_ENDPOINT)' \
+		SECRETS_MANAGER_ENDPOINT='$(SECRETS_MANAGER_ENDPOINT)' \
+		$(GO) run ./cmd/keys -action $(ACTION) $(if $(MAX_REFRESH),-max-refresh $(MAX_REFRESH))
+
 # The mailer tests send through aws-ses-v2-local, an Amazon SES v2 emulator
 # pinned in package.json: install it once with `make tools` (.ci/run does it
 # too). Without it the SES tests skip locally and fail under CI=true.

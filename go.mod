@@ -43,9 +43,10 @@ require (
 	golang.org/x/sys v0.50.0 // indirect
 )
 
-// The DynamoDB and SES v2 clients stay at their last releases before the
-// SDK's schema-based serialization (dynamodb v1.69.0, sesv2 v1.75.0,
-// dynamodbstreams v1.42.0): from those on, each service's schemas package
+// The DynamoDB, SES v2 and Secrets Manager clients stay at their last
+// releases before the SDK's schema-based serialization (dynamodb v1.69.0,
+// sesv2 v1.75.0, dynamodbstreams v1.42.0, secretsmanager v1.50.0): from
+// those on, each service's schemas package
 // builds every shape of its model at process start, about 0.55 ms each on
 // the 2-core reference machine, which put the users function's cold start
 // over its budget of 2x a hello-world Lambda. TestFunctionsLinkNoSDKSchemas
@@ -55,6 +56,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue v1.21.4
 	github.com/aws/aws-sdk-go-v2/service/dynamodb v1.68.0
 	github.com/aws/aws-sdk-go-v2/service/dynamodbstreams v1.41.0 // indirect
+	github.com/aws/aws-sdk-go-v2/service/secretsmanager v1.49.0
 	github.com/aws/aws-sdk-go-v2/service/sesv2 v1.74.0
 )
 

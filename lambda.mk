@@ -99,9 +99,19 @@ localstack-up: ## start LocalStack with the table (needs Docker)
 
 # The table exists already (created by localstack/init/ready.d); this loads
 # the demo fixture, or FIXTURES=path.json.
-localstack-seed: ## load the demo fixture into LocalStack
+# The signing keys' secret in LocalStack, which the token function's
+# env-vars file names (localstack/sam-env.json).
+LOCALSTACK_SIGNING_SECRET ?= pufinid-signing-keys
+
+localstack-seed: ## load the demo fixture and make the first signing key in LocalStack
 	DYNAMODB_ENDPOINT=$(LOCALSTACK_ENDPOINT) TABLE_NAME=$(LOCALSTACK_TABLE) AWS_REGION=$(LOCALSTACK_REGION) \
 		$(GO) run ./cmd/seed $(if $(FIXTURES),-fixtures $(FIXTURES))
+	DYNAMODB_ENDPOINT=$(LOCALSTACK_ENDPOINT) TABLE_NAME=$(LOCALSTACK_TABLE) AWS_REGION=$(LOCALSTACK_REGION) \
+		SECRETS_MANAGER_ENDPOINT=$(LOCALSTACK_ENDPOINT) SIGNING_KEYS_SECRET=$(LOCALSTACK_SIGNING_SECRET) \
+		$(GO) run ./cmd/keys -action show | grep -q '^current' || \
+	DYNAMODB_ENDPOINT=$(LOCALSTACK_ENDPOINT) TABLE_NAME=$(LOCALSTACK_TABLE) AWS_REGION=$(LOCALSTACK_REGION) \
+		SECRETS_MANAGER_ENDPOINT=$(LOCALSTACK_ENDPOINT) SIGNING_KEYS_SECRET=$(LOCALSTACK_SIGNING_SECRET) \
+		$(GO) run ./cmd/keys -action init
 
 localstack-down: ## stop LocalStack
 	$(LOCALSTACK_COMPOSE) down --volumes

@@ -12,6 +12,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -36,6 +37,7 @@ import (
 	"github.com/pufinid/pufinid-api/shared/dev/outbox"
 	"github.com/pufinid/pufinid-api/shared/dev/samtemplate"
 	"github.com/pufinid/pufinid-api/shared/store"
+	"github.com/pufinid/pufinid-api/shared/token"
 )
 
 // defaultTable names the table when TABLE_NAME is unset.
@@ -126,16 +128,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	// once, so that the server's resident memory is its data.
 	debug.FreeOSMemory()
 
-	if getenv(config.EnvSigningKey) == "" {
-		log.Warn("JWT_SIGNING_KEY is not set: signing with the public development key; never deploy like this")
+	keys, err := ephemeralKeys(ctx, st, now())
+	if err != nil {
+		return err
 	}
+	log.Info("signing tokens with an ephemeral Ed25519 key pair made for this run: they do not outlive it",
+		"kid", keys.Keys[0].ID, "jwks", "/.well-known/jwks.json")
 	mail := outbox.New(log)
 	gw, unwired, err := newGateway(ctx, tmpl, localEnv{getenv: getenv, log: log, now: now, middleware: db.middleware, mail: mail,
+		keys:        token.StaticKeys(keys),
 		corsOrigins: append([]string{}, samtemplate.SplitList(*corsOrigins)...), // "" allows none
 		values: map[string]string{
 			config.EnvTable:            st.Table(),
 			config.EnvDynamoDBEndpoint: db.endpoint,
-			config.EnvSigningKey:       cmp.Or(getenv(config.EnvSigningKey), config.DevSigningKey),
 			config.EnvConfirmEmailURL:  cmp.Or(getenv(config.EnvConfirmEmailURL), localConfirmEmailURL),
 			config.EnvResetPasswordURL: cmp.Or(getenv(config.EnvResetPasswordURL), localResetPasswordURL),
 		}})
@@ -251,4 +256,29 @@ func openStore(ctx context.Context, getenv func(string) string, log *slog.Logger
 		"inspect", inspectCommand(emb.URL, table))
 	db.close = func() { stopSweep(); report(); _ = emb.Close() }
 	return st, db, nil
+}
+
+// ephemeralKeys makes the run's signing key set, one current key, and
+// publishes its public half in the table, where the verifying functions
+// read it as they do in Lambda.
+func ephemeralKeys(ctx context.Context, st *store.Store, now time.Time) (token.KeySet, error) {
+	k, err := token.NewKey(rand.Reader, now)
+	if err != nil {
+		return token.KeySet{}, err
+	}
+	set, err := token.KeySet{}.AddNext(k)
+	if err == nil {
+		set, err = set.Promote(now, 0)
+	}
+	if err != nil {
+		return token.KeySet{}, err
+	}
+	doc, err := set.JWKS()
+	if err != nil {
+		return token.KeySet{}, err
+	}
+	if err := st.PublishPublicKeys(ctx, doc); err != nil {
+		return token.KeySet{}, fmt.Errorf("publishing the signing keys: %w", err)
+	}
+	return set, nil
 }

@@ -17,7 +17,7 @@ import (
 // clock, with env's checks and request count.
 func testLocalEnv(env *apitest.Env) localEnv {
 	fe := env.FunctionEnv(outbox.New(env.Log), nil)
-	return localEnv{getenv: fe.Getenv, log: env.Log, now: env.Clock.Now, middleware: fe.DynamoDBMiddleware, mail: fe.Mailer,
+	return localEnv{getenv: fe.Getenv, log: env.Log, now: env.Clock.Now, middleware: fe.DynamoDBMiddleware, mail: fe.Mailer, keys: fe.SigningKeys,
 		values: map[string]string{config.EnvConfirmEmailURL: localConfirmEmailURL, config.EnvResetPasswordURL: localResetPasswordURL}}
 }
 

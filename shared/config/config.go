@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/pufinid/pufinid-api/shared/apierror"
 	"github.com/pufinid/pufinid-api/shared/mailer"
 	"github.com/pufinid/pufinid-api/shared/store"
 	"github.com/pufinid/pufinid-api/shared/telemetry"
@@ -30,7 +31,6 @@ type Getenv func(string) string
 const (
 	EnvTable            = "TABLE_NAME"
 	EnvDynamoDBEndpoint = "DYNAMODB_ENDPOINT"
-	EnvSigningKey       = "JWT_SIGNING_KEY"
 	EnvLogLevel         = "LOG_LEVEL"
 	// EnvReferenceTTL is how long an instance trusts the reference data
 	// it read (a Go duration; 1m if unset): the store's copy of the
@@ -46,10 +46,6 @@ const (
 	// memory in MB.
 	EnvLambdaMemory = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
 )
-
-// DevSigningKey is the local server's key. It is public, so a function
-// running in Lambda refuses it.
-const DevSigningKey = "pufinid-local-development-key-not-for-deployment"
 
 // InLambda reports whether the process runs in the Lambda runtime.
 func InLambda(getenv Getenv) bool { return getenv(EnvLambdaName) != "" }
@@ -86,6 +82,12 @@ type Env struct {
 	// Mailer, if set, sends the email in place of Amazon SES: the local
 	// outbox. A function that sends none ignores it.
 	Mailer mailer.Mailer
+	// SigningKeys, if set, is the private signing key set of the token
+	// function in place of the AWS Secrets Manager secret it reads in
+	// Lambda (shared/secretkeys): the local server's ephemeral keys, the
+	// tests'. The other functions verify with the public set published in
+	// the table, wherever they run.
+	SigningKeys token.KeySource
 }
 
 // Clock is e.Now, or time.Now if unset.
@@ -125,21 +127,37 @@ func ReferenceTTL(getenv Getenv) (time.Duration, error) {
 	return d, nil
 }
 
-// Tokens returns the token issuer for JWT_SIGNING_KEY, on env's clock.
-// Outside Lambda a missing key falls back to DevSigningKey, with a warning
-// in the log; in Lambda a missing, short or development key is an error,
-// so a deployed function refuses to start rather than sign with a public
-// key.
-func Tokens(env Env) (*token.Issuer, error) {
-	key := env.Getenv(EnvSigningKey)
-	switch {
-	case InLambda(env.Getenv) && (key == "" || key == DevSigningKey):
-		return nil, fmt.Errorf("config: %s must be set to a secret key of at least %d bytes", EnvSigningKey, token.MinKeyBytes)
-	case key == "":
-		env.Log.Warn("JWT_SIGNING_KEY is not set: signing with the public development key; never deploy like this")
-		key = DevSigningKey
+// Verifier is the token Issuer of a function that only verifies: the
+// public key set published in the table (store.PublicKeys), read on first
+// use and kept token.DefaultCacheTTL. It cannot mint.
+func Verifier(st *store.Store, env Env) *token.Issuer {
+	return token.NewIssuer(PublishedKeys(st, env), env.Clock())
+}
+
+// PublishedKeys is the public key set published in st's table, read on
+// first use and kept token.DefaultCacheTTL.
+func PublishedKeys(st *store.Store, env Env) token.KeySource {
+	return token.Cached(publishedKeys{st}, token.DefaultCacheTTL, env.Clock())
+}
+
+// publishedKeys is the table's public key set as a token.KeySource.
+type publishedKeys struct{ st *store.Store }
+
+func (p publishedKeys) KeySet(ctx context.Context) (token.KeySet, error) {
+	doc, found, err := p.st.PublicKeys(ctx)
+	if err != nil {
+		return token.KeySet{}, err
 	}
-	return token.NewIssuer([]byte(key), env.Clock())
+	if !found {
+		// Nothing published (a deployment whose keys were never made,
+		// README "Signing keys"): no token verifies.
+		return token.KeySet{}, nil
+	}
+	set, err := token.ParseKeySet(doc)
+	if err != nil {
+		return token.KeySet{}, apierror.UnavailableErr(fmt.Errorf("config: the published key set: %w", err))
+	}
+	return set, nil
 }
 
 // Fatal logs err and exits: for mains whose setup failed.
@@ -160,15 +178,12 @@ func Require(getenv Getenv, name string) (string, error) {
 	return v, nil
 }
 
-// StoreAndTokens is Store and Tokens, for the functions that take tokens.
-func StoreAndTokens(ctx context.Context, env Env) (*store.Store, *token.Issuer, error) {
+// StoreAndVerifier is Store and its Verifier, for the functions that
+// take tokens but do not issue them.
+func StoreAndVerifier(ctx context.Context, env Env) (*store.Store, *token.Issuer, error) {
 	st, err := Store(ctx, env)
 	if err != nil {
 		return nil, nil, err
 	}
-	tokens, err := Tokens(env)
-	if err != nil {
-		return nil, nil, err
-	}
-	return st, tokens, nil
+	return st, Verifier(st, env), nil
 }

@@ -48,9 +48,10 @@
 //	                                CURRENT instead, so a cold page is 2 requests in sequence, not 3
 //	accept a term                   TransactWriteItems (ConditionCheck profile exists, Put                    1
 //	                                PROFILE#ACCEPT#<slug> unless a newer version is accepted)
-//	account of an email address     BatchGetItem EMAIL#<canonical email> / CLAIM (holds the user id and the   1 (2 for a claim
-//	                                stored address; with the legacy key EMAIL#<lower-cased email> when the  older than that)
-//	                                two differ, trusted only for the same canonical address)
+//	account of an email address     BatchGetItem EMAIL#<canonical email> / CLAIM (holds the user id, the      1 (2 for a claim
+//	                                stored address and the organization's name and theme for the emails;   older than that)
+//	                                with the legacy key EMAIL#<lower-cased email> when the two differ,
+//	                                trusted only for the same canonical address)
 //	update profile                  UpdateItem USER#<id> / PROFILE, if it exists                              1
 //	change password                 UpdateItem USER#<id> / PROFILE: SET password_hash, REMOVE                  1, whatever the
 //	                                refresh_tokens (every session ends), if password_hash is the one checked  refresh tokens
@@ -70,6 +71,11 @@
 //	                                window is in progress, a conditional PutItem opens one; when both         window; 3 to refuse
 //	                                refuse, a strong GetItem tells a spent budget from this call's own
 //	                                earlier write (an answer lost, the write sent again)
+//
+//	Signing keys (jwks.go)
+//	public key set                  GetItem KEYS / JWKS, eventually consistent; then trusted for           0 warm, 1 per instance
+//	                                token.DefaultCacheTTL (5 minutes) by the instance                     per 5 minutes
+//	publish the public key set      PutItem KEYS / JWKS (cmd/keys, the local server)                          1
 //
 //	Login and refresh tokens
 //	login lookup                    BatchGetItem LOGINFAIL#IP#<ip> / LOGINFAIL, the email (canonical, and     2

@@ -1,15 +1,22 @@
-// Package token mints and verifies the API's JWTs. The signing algorithm is
-// pinned to HS256 (alg "none" and every other algorithm are refused), every
-// token carries its type ("access" or "refresh"), an expiry, an issue time
-// and a unique id, and a token of one type is never accepted as the other.
-// Its dates (exp, iat, and nbf when present) must be JSON numbers, as RFC
-// 7519 has them.
+// Package token mints and verifies the API's JWTs. Tokens are signed with
+// Ed25519 (EdDSA) keys of a rotating key set (keys.go): every token names
+// its key in kid, the algorithm is pinned to the key (alg "none", HS256 and
+// every other algorithm are refused, RFC 8725), and a token of a key that
+// left the set verifies nothing. Every token carries its type ("access"
+// or "refresh"), an expiry, an issue time and a unique id, and a token of
+// one type is never accepted as the other. Its dates (exp, iat, and nbf
+// when present) must be JSON numbers, as RFC 7519 has them.
+//
+// An Issuer reads its key set from a KeySource on first use, cached per
+// instance (Cached): the issuing function's is the private set, every
+// other function's the public one, so only the issuer can mint.
 // Whether a refresh token has been revoked is the store's business, not this
 // package's.
 package token
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -32,9 +39,6 @@ const (
 	Access  Type = "access"
 	Refresh Type = "refresh"
 )
-
-// MinKeyBytes is the shortest signing key accepted: HS256 wants 256 bits.
-const MinKeyBytes = 32
 
 const issuer = "pufinid"
 
@@ -82,37 +86,51 @@ func isNumber(v json.RawMessage) bool {
 // UserID is the subject.
 func (c Claims) UserID() string { return c.Subject }
 
-// Issuer signs and verifies tokens with one key.
+// Issuer signs and verifies tokens with the key sets of its sources.
 type Issuer struct {
-	key    []byte
+	keys   KeySource // signs
+	verify KeySource // verifies; keys unless VerifyWith
 	now    func() time.Time
 	parser *jwt.Parser
 }
 
-// NewIssuer returns an Issuer for key; now is the clock (time.Now if nil).
-func NewIssuer(key []byte, now func() time.Time) (*Issuer, error) {
-	if len(key) < MinKeyBytes {
-		return nil, fmt.Errorf("token: signing key has %d bytes, at least %d are needed", len(key), MinKeyBytes)
-	}
+// NewIssuer returns an Issuer that signs and verifies with keys; now is
+// the clock (time.Now if nil).
+func NewIssuer(keys KeySource, now func() time.Time) *Issuer {
 	if now == nil {
 		now = time.Now
 	}
 	return &Issuer{
-		key: key,
-		now: now,
+		keys:   keys,
+		verify: keys,
+		now:    now,
 		parser: jwt.NewParser(
-			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+			jwt.WithValidMethods([]string{KeyAlg}),
 			jwt.WithExpirationRequired(),
 			jwt.WithIssuedAt(),
 			jwt.WithIssuer(issuer),
 			jwt.WithTimeFunc(now),
 		),
-	}, nil
+	}
 }
 
-// Mint signs a token of typ for userID that lives for lifetime; it returns
-// the token and its claims (whose ID is a fresh random jti).
-func (i *Issuer) Mint(typ Type, userID string, lifetime time.Duration) (string, Claims, error) {
+// VerifyWith returns i verifying with src (the published public set) and
+// signing as before: the issuing function reads its private keys only to
+// sign, so a request that only verifies never waits for them.
+func (i *Issuer) VerifyWith(src KeySource) *Issuer {
+	c := *i
+	c.verify = src
+	return &c
+}
+
+// Mint signs a token of typ for userID that lives for lifetime, with the
+// current key; it returns the token and its claims (whose ID is a fresh
+// random jti). It needs the private set: a verifier's Issuer cannot mint.
+func (i *Issuer) Mint(ctx context.Context, typ Type, userID string, lifetime time.Duration) (string, Claims, error) {
+	set, err := i.keys.KeySet(ctx)
+	if err != nil {
+		return "", Claims{}, err
+	}
 	now := i.now().Truncate(time.Second)
 	c := Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -124,8 +142,16 @@ func (i *Issuer) Mint(typ Type, userID string, lifetime time.Duration) (string, 
 		},
 		TokenType: typ,
 	}
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(i.key)
+	s, err := SignWith(set, c)
 	return s, c, err
+}
+
+// Warm starts reading the key set in the background, for a caller about
+// to sign after other work (a login hashes the password first): the read
+// runs alongside it, and Mint waits for it. An error is Mint's to report.
+func (i *Issuer) Warm(ctx context.Context) {
+	ctx = context.WithoutCancel(ctx)
+	go func() { _, _ = i.keys.KeySet(ctx) }()
 }
 
 // ErrInvalid is every reason a token is refused; callers answer the same
@@ -133,10 +159,15 @@ func (i *Issuer) Mint(typ Type, userID string, lifetime time.Duration) (string, 
 var ErrInvalid = errors.New("token invalid")
 
 // Parse verifies s and returns its claims. want restricts the type; "" takes
-// either.
-func (i *Issuer) Parse(s string, want Type) (Claims, error) {
+// either. A token that does not verify is ErrInvalid; a key set that
+// cannot be read is the source's error (a 503), not a refusal.
+func (i *Issuer) Parse(ctx context.Context, s string, want Type) (Claims, error) {
+	set, err := i.verify.KeySet(ctx)
+	if err != nil {
+		return Claims{}, err
+	}
 	var c Claims
-	t, err := i.parser.ParseWithClaims(s, &c, func(*jwt.Token) (any, error) { return i.key, nil })
+	t, err := i.parser.ParseWithClaims(s, &c, set.Keyfunc)
 	if err != nil || !t.Valid {
 		return Claims{}, ErrInvalid
 	}
@@ -152,6 +183,16 @@ func (i *Issuer) Parse(s string, want Type) (Claims, error) {
 	return c, nil
 }
 
+// JWKS is the public key set the Issuer verifies with, as RFC 7517
+// publishes it.
+func (i *Issuer) JWKS(ctx context.Context) ([]byte, error) {
+	set, err := i.verify.KeySet(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return set.JWKS()
+}
+
 // Authenticate reads "Authorization: Bearer <access token>". Every failure
 // is a 403, as the contract says for routes that need a token.
 func (i *Issuer) Authenticate(r *http.Request) (Claims, error) {
@@ -164,11 +205,11 @@ func (i *Issuer) Authenticate(r *http.Request) (Claims, error) {
 		return Claims{}, &apierror.Error{Code: apierror.Forbidden,
 			Message: "Authorization header must contain two space-delimited values", TokenCode: "bad_authorization_header"}
 	}
-	c, err := i.Parse(strings.TrimSpace(tok), Access)
-	if err != nil {
+	c, err := i.Parse(r.Context(), strings.TrimSpace(tok), Access)
+	if errors.Is(err, ErrInvalid) {
 		return Claims{}, InvalidForAuth()
 	}
-	return c, nil
+	return c, err
 }
 
 // InvalidForAuth is the 403 for a bad token on a route that needs one; also

@@ -2,7 +2,9 @@ package token_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
@@ -24,26 +26,26 @@ import (
 	"github.com/pufinid/pufinid-api/shared/token"
 )
 
-// key is the tests' signing key; t0 is their clock, fixed.
+// key is the tests' signing key, fixed, the current key of keys; t0 is
+// their clock, fixed.
 var (
-	key = []byte("token-test-signing-key-0123456789abcdef")
-	t0  = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	key  = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
+	kid  = token.Thumbprint(key.Public().(ed25519.PublicKey))
+	keys = token.KeySet{Keys: []token.Key{{ID: kid, State: token.KeyCurrent, Public: key.Public().(ed25519.PublicKey), Private: key}}}
+	t0   = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	ctx  = context.Background()
 )
 
 const lifetime = 5 * time.Minute
 
 func mustIssuer(t *testing.T, now time.Time) *token.Issuer {
 	t.Helper()
-	iss, err := token.NewIssuer(key, func() time.Time { return now })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return iss
+	return token.NewIssuer(token.StaticKeys(keys), func() time.Time { return now })
 }
 
 func mustMint(t *testing.T, iss *token.Issuer, typ token.Type) string {
 	t.Helper()
-	s, _, err := iss.Mint(typ, "user-1", lifetime)
+	s, _, err := iss.Mint(ctx, typ, "user-1", lifetime)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,20 +84,37 @@ func with(claims map[string]any, kv ...any) map[string]any {
 	return out
 }
 
-// sign signs claims as jwt would, with m and k.
-func sign(t *testing.T, m jwt.SigningMethod, k any, claims map[string]any) string {
+// sign signs claims as jwt would, with m and k (and kid in the header
+// when it is not "").
+func sign(t *testing.T, m jwt.SigningMethod, k any, kid string, claims map[string]any) string {
 	t.Helper()
-	s, err := jwt.NewWithClaims(m, jwt.MapClaims(claims)).SignedString(k)
+	tk := jwt.NewWithClaims(m, jwt.MapClaims(claims))
+	if kid != "" {
+		tk.Header["kid"] = kid
+	}
+	s, err := tk.SignedString(k)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
-// signRaw is an HS256 token with k around exactly the header and payload
-// text given, for what a JSON encoder would not write and keys jwt would
-// not sign with.
-func signRaw(k []byte, header, payload string) string {
+// signGenuine signs claims with the set's key, as Mint does.
+func signGenuine(t *testing.T, claims map[string]any) string {
+	t.Helper()
+	return sign(t, jwt.SigningMethodEdDSA, key, kid, claims)
+}
+
+// signRaw is a token signed with the set's key around exactly the header
+// and payload text given, for what a JSON encoder would not write.
+func signRaw(header, payload string) string {
+	enc := base64.RawURLEncoding
+	input := enc.EncodeToString([]byte(header)) + "." + enc.EncodeToString([]byte(payload))
+	return input + "." + enc.EncodeToString(ed25519.Sign(key, []byte(input)))
+}
+
+// hmacRaw is an HS256 token with k, which jwt would not sign with.
+func hmacRaw(k []byte, header, payload string) string {
 	enc := base64.RawURLEncoding
 	input := enc.EncodeToString([]byte(header)) + "." + enc.EncodeToString([]byte(payload))
 	mac := hmac.New(sha256.New, k)
@@ -103,13 +122,13 @@ func signRaw(k []byte, header, payload string) string {
 	return input + "." + enc.EncodeToString(mac.Sum(nil))
 }
 
-const hs256Header = `{"alg":"HS256","typ":"JWT"}`
+var edHeader = `{"alg":"EdDSA","typ":"JWT","kid":"` + kid + `"}`
 
 // mustRefuse fails unless Parse refuses tok with ErrInvalid, the one error
 // every bad token gets, and returns no claims.
 func mustRefuse(t *testing.T, iss *token.Issuer, tok string, want token.Type) {
 	t.Helper()
-	c, err := iss.Parse(tok, want)
+	c, err := iss.Parse(ctx, tok, want)
 	if err != token.ErrInvalid || !reflect.DeepEqual(c, token.Claims{}) {
 		t.Fatalf("Parse(%q, %q) = %+v, %v; want ErrInvalid and no claims", tok, want, c, err)
 	}
@@ -176,16 +195,16 @@ func TestParseRefusesDatesThatAreNotNumbers(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			tok := signRaw(key, hs256Header, tc.raw)
+			tok := signRaw(edHeader, tc.raw)
 			if tc.claims != nil {
-				tok = sign(t, jwt.SigningMethodHS256, key, tc.claims)
+				tok = signGenuine(t, tc.claims)
 			}
 			if !tc.ok {
 				mustRefuse(t, iss, tok, token.Access)
 				mustRefuse(t, iss, tok, "")
 				return
 			}
-			c, err := iss.Parse(tok, token.Access)
+			c, err := iss.Parse(ctx, tok, token.Access)
 			if err != nil || c.UserID() != "user-1" || c.ExpiresAt == nil || c.ExpiresAt.Unix() != exp {
 				t.Fatalf("Parse = %+v, %v; want user-1's claims, expiring at %d", c, err, exp)
 			}
@@ -196,6 +215,13 @@ func TestParseRefusesDatesThatAreNotNumbers(t *testing.T) {
 var (
 	rsaKey = sync.OnceValue(func() *rsa.PrivateKey {
 		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic(err)
+		}
+		return k
+	})
+	otherKey = sync.OnceValue(func() ed25519.PrivateKey {
+		_, k, err := ed25519.GenerateKey(rand.Reader)
 		if err != nil {
 			panic(err)
 		}
@@ -227,7 +253,7 @@ func TestParseRefusesForgedTokens(t *testing.T) {
 
 	// The genuine signature over another payload or another header.
 	tamperedPayload := parts[0] + "." + enc.EncodeToString(must(json.Marshal(with(claims, "sub", "mallory")))) + "." + parts[2]
-	tamperedHeader := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT","kid":"x"}`)) + "." + parts[1] + "." + parts[2]
+	tamperedHeader := enc.EncodeToString([]byte(`{"alg":"EdDSA","typ":"JWT","kid":"x"}`)) + "." + parts[1] + "." + parts[2]
 	hs512Header := enc.EncodeToString([]byte(`{"alg":"HS512","typ":"JWT"}`)) + "." + parts[1] + "." + parts[2]
 	// alg none in every case, with the genuine signature or none at all.
 	none := func(alg, sig string) string {
@@ -243,38 +269,42 @@ func TestParseRefusesForgedTokens(t *testing.T) {
 		tok  string
 		want token.Type
 	}{
-		{"alg none", sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, claims), token.Access},
-		{"alg none, any type wanted", sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, claims), ""},
+		{"alg none", sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, kid, claims), token.Access},
+		{"alg none, any type wanted", sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, kid, claims), ""},
 		{"alg None", none("None", ""), token.Access},
 		{"alg NONE with the genuine signature", none("NONE", parts[2]), token.Access},
 		{"alg none with the genuine signature", none("none", parts[2]), token.Access},
-		{"HS384 with the same key", sign(t, jwt.SigningMethodHS384, key, claims), token.Access},
-		{"HS512 with the same key", sign(t, jwt.SigningMethodHS512, key, claims), token.Access},
-		{"RS256", sign(t, jwt.SigningMethodRS256, rsaKey(), claims), token.Access},
-		{"PS256", sign(t, jwt.SigningMethodPS256, rsaKey(), claims), token.Access},
-		{"ES256", sign(t, jwt.SigningMethodES256, ecKey(), claims), token.Access},
-		{"HS256 with another key", sign(t, jwt.SigningMethodHS256, []byte("another-key-of-32-bytes-or-more!!"), claims), token.Access},
-		{"HS256 with an empty key", signRaw(nil, hs256Header, string(must(json.Marshal(claims)))), token.Access},
+		// The public key is public: signing HMAC with it must not pass.
+		{"HS256 with the public key as its secret", sign(t, jwt.SigningMethodHS256, []byte(key.Public().(ed25519.PublicKey)), kid, claims), token.Access},
+		{"HS512 with the public key as its secret", sign(t, jwt.SigningMethodHS512, []byte(key.Public().(ed25519.PublicKey)), kid, claims), token.Access},
+		{"HS256 with the seed as its secret", sign(t, jwt.SigningMethodHS256, key.Seed(), kid, claims), token.Access},
+		{"RS256", sign(t, jwt.SigningMethodRS256, rsaKey(), kid, claims), token.Access},
+		{"PS256", sign(t, jwt.SigningMethodPS256, rsaKey(), kid, claims), token.Access},
+		{"ES256", sign(t, jwt.SigningMethodES256, ecKey(), kid, claims), token.Access},
+		{"EdDSA by another key, under the set's kid", sign(t, jwt.SigningMethodEdDSA, otherKey(), kid, claims), token.Access},
+		{"EdDSA by another key, under its own kid", sign(t, jwt.SigningMethodEdDSA, otherKey(), token.Thumbprint(otherKey().Public().(ed25519.PublicKey)), claims), token.Access},
+		{"the set's key without a kid", sign(t, jwt.SigningMethodEdDSA, key, "", claims), token.Access},
+		{"HS256 with an empty key", hmacRaw(nil, `{"alg":"HS256","typ":"JWT","kid":"`+kid+`"}`, string(must(json.Marshal(claims)))), token.Access},
 		{"tampered payload", tamperedPayload, token.Access},
 		{"tampered header", tamperedHeader, token.Access},
-		{"header says HS512 over an HS256 signature", hs512Header, token.Access},
+		{"header says HS512 over the EdDSA signature", hs512Header, token.Access},
 		{"signature dropped", parts[0] + "." + parts[1] + ".", token.Access},
 		{"signature of another token", parts[0] + "." + parts[1] + "." + strings.Split(refresh, ".")[2], token.Access},
 		{"refresh token where an access one is wanted", refresh, token.Access},
 		{"access token where a refresh one is wanted", access, token.Refresh},
 		{"access token expired", expiredAccess, token.Access},
 		{"refresh token expired", expiredRefresh, token.Refresh},
-		{"not yet valid (nbf)", sign(t, jwt.SigningMethodHS256, key, with(claims, "nbf", t0.Add(time.Minute).Unix())), token.Access},
-		{"issued in the future", sign(t, jwt.SigningMethodHS256, key, with(claims, "iat", t0.Add(time.Minute).Unix())), token.Access},
-		{"no expiry", sign(t, jwt.SigningMethodHS256, key, with(claims, "exp", absent)), token.Access},
-		{"no issue time", sign(t, jwt.SigningMethodHS256, key, with(claims, "iat", absent)), token.Access},
-		{"no subject", sign(t, jwt.SigningMethodHS256, key, with(claims, "sub", absent)), token.Access},
-		{"no id", sign(t, jwt.SigningMethodHS256, key, with(claims, "jti", absent)), token.Access},
-		{"another issuer", sign(t, jwt.SigningMethodHS256, key, with(claims, "iss", "someone-else")), token.Access},
-		{"no issuer", sign(t, jwt.SigningMethodHS256, key, with(claims, "iss", absent)), token.Access},
-		{"no token type", sign(t, jwt.SigningMethodHS256, key, with(claims, "token_type", absent)), ""},
-		{"an unknown token type", sign(t, jwt.SigningMethodHS256, key, with(claims, "token_type", "admin")), ""},
-		{"a payload that is not an object", signRaw(key, hs256Header, `["user-1"]`), ""},
+		{"not yet valid (nbf)", signGenuine(t, with(claims, "nbf", t0.Add(time.Minute).Unix())), token.Access},
+		{"issued in the future", signGenuine(t, with(claims, "iat", t0.Add(time.Minute).Unix())), token.Access},
+		{"no expiry", signGenuine(t, with(claims, "exp", absent)), token.Access},
+		{"no issue time", signGenuine(t, with(claims, "iat", absent)), token.Access},
+		{"no subject", signGenuine(t, with(claims, "sub", absent)), token.Access},
+		{"no id", signGenuine(t, with(claims, "jti", absent)), token.Access},
+		{"another issuer", signGenuine(t, with(claims, "iss", "someone-else")), token.Access},
+		{"no issuer", signGenuine(t, with(claims, "iss", absent)), token.Access},
+		{"no token type", signGenuine(t, with(claims, "token_type", absent)), ""},
+		{"an unknown token type", signGenuine(t, with(claims, "token_type", "admin")), ""},
+		{"a payload that is not an object", signRaw(edHeader, `["user-1"]`), ""},
 		{"garbage", "not-a-jwt", ""},
 		{"empty", "", ""},
 		{"four segments", access + ".x", token.Access},
@@ -292,11 +322,11 @@ func TestParseRefusesForgedTokens(t *testing.T) {
 		tok  string
 		want token.Type
 	}{{access, token.Access}, {access, ""}, {refresh, token.Refresh}, {refresh, ""}} {
-		if _, err := iss.Parse(c.tok, c.want); err != nil {
+		if _, err := iss.Parse(ctx, c.tok, c.want); err != nil {
 			t.Errorf("genuine token, %q wanted: %v", c.want, err)
 		}
 	}
-	if _, err := mustIssuer(t, t0.Add(-time.Second)).Parse(expiredAccess, token.Access); err != nil {
+	if _, err := mustIssuer(t, t0.Add(-time.Second)).Parse(ctx, expiredAccess, token.Access); err != nil {
 		t.Errorf("access token a second before its expiry: %v", err)
 	}
 }

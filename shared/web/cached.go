@@ -57,6 +57,22 @@ func Cached(w http.ResponseWriter, r *http.Request, c *refcache.Cache, public bo
 	_, _ = w.Write(e.Body)
 }
 
+// PublicDocument answers body, of contentType, as a public answer every
+// caller may cache for maxAge: Cache-Control public, a strong ETag, and
+// 304 with no body for an If-None-Match naming it.
+func PublicDocument(w http.ResponseWriter, r *http.Request, contentType string, body []byte, maxAge int) {
+	etag := refcache.ETag(body)
+	w.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(maxAge))
+	w.Header().Set("ETag", etag)
+	if etagMatches(strings.Join(r.Header.Values("If-None-Match"), ","), etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
+
 // etagMatches reports whether an If-None-Match header names etag (RFC 9110
 // 13.1.2: a list of entity tags, or *; the weak comparison, so W/"x"
 // matches "x").

@@ -129,9 +129,10 @@ func TestCacheMemoryIsBoundedAtTenThousandDesigns(t *testing.T) {
 	}
 }
 
-// A cold instance (its own Setup, as Lambda runs it) reads the caller's
-// profile and the reference pointer in one BatchGetItem, then the page:
-// 2 requests in sequence. Once the pointer is trusted, a new page is the
+// A cold instance (its own Setup, as Lambda runs it) reads the published
+// public keys to verify the token, then the caller's profile and the
+// reference pointer in one BatchGetItem, then the page: 3 requests in
+// sequence, the keys' once per instance every token.DefaultCacheTTL. Once the pointer is trusted, a new page is the
 // profile's GetItem and the page's Query. A token whose user does not
 // exist is still refused on a cold instance, where the profile comes with
 // the pointer.
@@ -150,7 +151,7 @@ func TestAColdInstanceReadsTheProfileAndThePointerTogether(t *testing.T) {
 		path, names string
 		requests    int64
 	}{
-		{"/v1/puf-designs/", "Alpha,Bravo,Charlie", 2},
+		{"/v1/puf-designs/", "Alpha,Bravo,Charlie", 3},
 		{"/v1/puf-designs/?limit=1", "Alpha", 2},
 	} {
 		before := f.env.Requests.Load()

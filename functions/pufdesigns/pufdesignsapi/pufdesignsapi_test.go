@@ -220,19 +220,16 @@ func TestGetDesign(t *testing.T) {
 func TestTokenRequired(t *testing.T) {
 	t.Parallel()
 	f := setup(t, sample)
-	refresh, _, err := f.env.Tokens.Mint(token.Refresh, userA, time.Hour)
+	refresh, _, err := f.env.Tokens.Mint(context.Background(), token.Refresh, userA, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	shortLived, _, err := f.env.Tokens.Mint(token.Access, userA, time.Minute)
+	shortLived, _, err := f.env.Tokens.Mint(context.Background(), token.Access, userA, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherKey, err := token.NewIssuer([]byte("another-signing-key-0123456789abcdef"), f.env.Clock.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	forged, _, err := otherKey.Mint(token.Access, userA, time.Hour)
+	otherKey := token.NewIssuer(token.StaticKeys(apitest.NewKeySet(t)), f.env.Clock.Now)
+	forged, _, err := otherKey.Mint(context.Background(), token.Access, userA, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 // (template.yaml sets it). It makes no network call. lambdafn.Start runs it
 // in Lambda; the tests check the variables it reads against the template.
 func Setup(ctx context.Context, env config.Env) (http.Handler, error) {
-	st, tokens, err := config.StoreAndTokens(ctx, env)
+	st, tokens, err := config.StoreAndVerifier(ctx, env)
 	if err != nil {
 		return nil, err
 	}

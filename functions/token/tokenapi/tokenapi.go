@@ -38,7 +38,23 @@ func Routes(d Deps) *web.Router {
 	r.Handle(http.MethodPost, "/v1/token/refresh", handleRefresh(d))
 	r.Handle(http.MethodPost, "/v1/token/revoke", handleRevoke(d))
 	r.Handle(http.MethodPost, "/v1/token/verify", handleVerify(d))
+	r.Handle(http.MethodGet, "/.well-known/jwks.json", handleJWKS(d))
 	return r
+}
+
+// handleJWKS publishes the public signing keys (RFC 7517), for services
+// that verify the API's tokens themselves. Caches may keep it as long as
+// the functions keep theirs: a key is published that long before it
+// signs, so a client that refetches on an unknown kid never misses one.
+func handleJWKS(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		doc, err := d.Tokens.JWKS(r.Context())
+		if err != nil {
+			web.Error(w, r, err)
+			return
+		}
+		web.PublicDocument(w, r, "application/jwk-set+json", doc, int(token.DefaultCacheTTL/time.Second))
+	})
 }
 
 // New returns the group's handler, as its Lambda and the local server run it.
@@ -87,6 +103,9 @@ func handleObtain(d Deps) http.Handler {
 			web.Error(w, r, err)
 			return
 		}
+		// The key set is read while the password is hashed (the first
+		// login of an instance): the hash takes longer than the read.
+		d.Tokens.Warm(r.Context())
 		ok, rehash := checkPassword(log, attempt, pw)
 		if !ok {
 			telemetry.Count(r.Context(), telemetry.LoginFailed)
@@ -98,12 +117,12 @@ func handleObtain(d Deps) http.Handler {
 		u := attempt.User
 		life := u.Lifetimes()
 		accessLife, refreshLife := life.Access, life.Refresh
-		access, _, err := d.Tokens.Mint(token.Access, u.ID, accessLife)
+		access, _, err := d.Tokens.Mint(r.Context(), token.Access, u.ID, accessLife)
 		if err != nil {
 			web.Error(w, r, err)
 			return
 		}
-		refresh, rc, err := d.Tokens.Mint(token.Refresh, u.ID, refreshLife)
+		refresh, rc, err := d.Tokens.Mint(r.Context(), token.Refresh, u.ID, refreshLife)
 		if err != nil {
 			web.Error(w, r, err)
 			return
@@ -169,7 +188,7 @@ func handleRefresh(d Deps) http.Handler {
 		// The user's access lifetime, read with the token; the default
 		// when they have none.
 		life := pufinid.Lifetimes{Access: rt.AccessLifetime}.WithDefaults().Access
-		access, _, err := d.Tokens.Mint(token.Access, rt.UserID, life)
+		access, _, err := d.Tokens.Mint(r.Context(), token.Access, rt.UserID, life)
 		if err != nil {
 			web.Error(w, r, err)
 			return
@@ -187,9 +206,9 @@ func liveRefreshToken(w http.ResponseWriter, r *http.Request, d Deps, field stri
 	if !ok {
 		return store.RefreshToken{}, false
 	}
-	c, err := d.Tokens.Parse(s, token.Refresh)
+	c, err := d.Tokens.Parse(r.Context(), s, token.Refresh)
 	if err != nil {
-		web.Error(w, r, apierror.TokenInvalid())
+		web.Error(w, r, parseErr(err))
 		return store.RefreshToken{}, false
 	}
 	rt, err := d.Store.RefreshToken(r.Context(), c.UserID(), c.ID)
@@ -215,6 +234,15 @@ func readToken(w http.ResponseWriter, r *http.Request, field string) (string, bo
 	return s, true
 }
 
+// parseErr is simplejwt's 401 for a token that does not verify; a key
+// set that cannot be read stays a 503.
+func parseErr(err error) error {
+	if errors.Is(err, token.ErrInvalid) {
+		return apierror.TokenInvalid()
+	}
+	return err
+}
+
 // tokenErr turns "no such live token" into simplejwt's 401; outages stay 503.
 func tokenErr(err error) error {
 	if errors.Is(err, store.ErrNotFound) {
@@ -232,9 +260,9 @@ func handleRevoke(d Deps) http.Handler {
 		if !ok {
 			return
 		}
-		c, err := d.Tokens.Parse(s, token.Refresh)
+		c, err := d.Tokens.Parse(r.Context(), s, token.Refresh)
 		if err != nil {
-			web.Error(w, r, apierror.TokenInvalid())
+			web.Error(w, r, parseErr(err))
 			return
 		}
 		if err := d.Store.RevokeRefreshToken(r.Context(), c.UserID(), c.ID); err != nil {
@@ -255,9 +283,9 @@ func handleVerify(d Deps) http.Handler {
 		if !ok {
 			return
 		}
-		c, err := d.Tokens.Parse(s, "")
+		c, err := d.Tokens.Parse(r.Context(), s, "")
 		if err != nil {
-			web.Error(w, r, apierror.TokenInvalid())
+			web.Error(w, r, parseErr(err))
 			return
 		}
 		if c.TokenType == token.Refresh {

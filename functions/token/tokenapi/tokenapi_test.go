@@ -2,6 +2,7 @@ package tokenapi_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
@@ -155,7 +156,7 @@ func TestObtain(t *testing.T) {
 
 func assertClaims(t *testing.T, env *apitest.Env, s string, typ token.Type, sub string, life time.Duration) {
 	t.Helper()
-	c, err := env.Tokens.Parse(s, typ)
+	c, err := env.Tokens.Parse(context.Background(), s, typ)
 	if err != nil {
 		t.Fatalf("%s token does not parse as %s: %v", typ, typ, err)
 	}
@@ -357,9 +358,12 @@ func forgeries(t *testing.T, env *apitest.Env, genuine string) map[string]string
 	if _, _, err := jwt.NewParser().ParseUnverified(genuine, &claims); err != nil {
 		t.Fatal(err)
 	}
+	k, _ := apitest.SigningKeys.Current()
 	sign := func(m jwt.SigningMethod, key any, c jwt.Claims) string {
 		t.Helper()
-		s, err := jwt.NewWithClaims(m, c).SignedString(key)
+		tk := jwt.NewWithClaims(m, c)
+		tk.Header["kid"] = k.ID // every forgery names the real key
+		s, err := tk.SignedString(key)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -371,14 +375,14 @@ func forgeries(t *testing.T, env *apitest.Env, genuine string) map[string]string
 			panic(err)
 		}
 	})
-	key := []byte(apitest.SigningKey)
+	_, otherKey, _ := ed25519.GenerateKey(rand.Reader)
 	out := map[string]string{
-		"alg none":          sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, claims),
-		"HS512, right key":  sign(jwt.SigningMethodHS512, key, claims),
-		"RS256":             sign(jwt.SigningMethodRS256, rsaKey, claims),
-		"wrong key":         sign(jwt.SigningMethodHS256, []byte("another-key-of-32-bytes-or-more!!"), claims),
-		"garbage":           "not-a-jwt",
-		"signature dropped": genuine[:strings.LastIndex(genuine, ".")+1],
+		"alg none":                           sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, claims),
+		"HS256 keyed with the public key":    sign(jwt.SigningMethodHS256, []byte(k.Public), claims),
+		"RS256":                              sign(jwt.SigningMethodRS256, rsaKey, claims),
+		"EdDSA by another key, the real kid": sign(jwt.SigningMethodEdDSA, otherKey, claims),
+		"garbage":                            "not-a-jwt",
+		"signature dropped":                  genuine[:strings.LastIndex(genuine, ".")+1],
 	}
 	// Tampered payload: another user, the genuine signature.
 	parts := strings.Split(genuine, ".")
@@ -391,13 +395,13 @@ func forgeries(t *testing.T, env *apitest.Env, genuine string) map[string]string
 	// Right key, wrong claims.
 	noType := claims
 	noType.TokenType = ""
-	out["no token type"] = sign(jwt.SigningMethodHS256, key, noType)
+	out["no token type"] = sign(jwt.SigningMethodEdDSA, k.Private, noType)
 	otherIss := claims
 	otherIss.Issuer = "someone-else"
-	out["another issuer"] = sign(jwt.SigningMethodHS256, key, otherIss)
+	out["another issuer"] = sign(jwt.SigningMethodEdDSA, k.Private, otherIss)
 	noExp := claims
 	noExp.ExpiresAt = nil
-	out["no expiry"] = sign(jwt.SigningMethodHS256, key, noExp)
+	out["no expiry"] = sign(jwt.SigningMethodEdDSA, k.Private, noExp)
 	return out
 }
 

@@ -15,7 +15,7 @@ import (
 // lambdafn.Start runs it in Lambda; the tests check the variables it reads
 // against the template.
 func Setup(ctx context.Context, env config.Env) (http.Handler, error) {
-	st, tokens, err := config.StoreAndTokens(ctx, env)
+	st, tokens, err := config.StoreAndVerifier(ctx, env)
 	if err != nil {
 		return nil, err
 	}

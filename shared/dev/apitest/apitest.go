@@ -9,6 +9,8 @@ package apitest
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
@@ -39,8 +41,14 @@ import (
 	"github.com/pufinid/pufinid-api/shared/web"
 )
 
-// SigningKey is the tests' JWT key.
-const SigningKey = "apitest-signing-key-0123456789abcdef"
+// SigningKeys is the tests' private signing key set: one current Ed25519
+// key, from a fixed seed. Every Env publishes its public set in its table,
+// where the verifying functions read it, as in a deployment.
+var SigningKeys = func() token.KeySet {
+	priv := ed25519.NewKeyFromSeed([]byte("apitest-signing-key-seed-0123456"))
+	pub := priv.Public().(ed25519.PublicKey)
+	return token.KeySet{Keys: []token.Key{{ID: token.Thumbprint(pub), State: token.KeyCurrent, Public: pub, Private: priv}}}
+}()
 
 var (
 	dbOnce   sync.Once
@@ -81,6 +89,9 @@ type Env struct {
 	// apiOptions are Store's middleware (the checks, the faults), which
 	// FunctionEnv gives the functions' own clients.
 	apiOptions []func(*middleware.Stack) error
+	// keysOnce publishes SigningKeys in the table for the first
+	// FunctionEnv: the functions it sets up verify with the published set.
+	keysOnce *sync.Once
 }
 
 // New returns an Env with an empty table of its own.
@@ -119,11 +130,8 @@ func newEnv(tb testing.TB, faults *ddbfault.Injector) *Env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tokens, err := token.NewIssuer([]byte(SigningKey), clock.Now)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return &Env{TB: tb, DB: db, Store: st, Inspect: inspect, Requests: &meter.Requests, Meter: meter, Faults: faults, Tokens: tokens, Clock: clock, apiOptions: apiOptions,
+	tokens := token.NewIssuer(token.StaticKeys(SigningKeys), clock.Now)
+	return &Env{TB: tb, DB: db, Store: st, Inspect: inspect, Requests: &meter.Requests, Meter: meter, Faults: faults, Tokens: tokens, Clock: clock, apiOptions: apiOptions, keysOnce: new(sync.Once),
 		Log: slog.New(slog.NewJSONHandler(&tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 }
 
@@ -195,10 +203,38 @@ func (e *Env) PutItems(items ...map[string]any) {
 	}
 }
 
+// NewKeySet is a key set of one new current key: another deployment's,
+// for tokens the API must refuse.
+func NewKeySet(tb testing.TB) token.KeySet {
+	tb.Helper()
+	k, err := token.NewKey(rand.Reader, time.Now())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	set, err := token.KeySet{}.AddNext(k)
+	if err == nil {
+		set, err = set.Promote(time.Now(), 0)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return set
+}
+
+// PublishKeys publishes set's public keys in st's table, as cmd/keys does
+// in a deployment.
+func PublishKeys(st *store.Store, set token.KeySet) error {
+	doc, err := set.JWKS()
+	if err != nil {
+		return err
+	}
+	return st.PublishPublicKeys(context.Background(), doc)
+}
+
 // AccessToken mints an access token for userID valid for five minutes.
 func (e *Env) AccessToken(userID string) string {
 	e.TB.Helper()
-	s, _, err := e.Tokens.Mint(token.Access, userID, 5*time.Minute)
+	s, _, err := e.Tokens.Mint(context.Background(), token.Access, userID, 5*time.Minute)
 	if err != nil {
 		e.TB.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	pathpkg "path"
 	"strings"
 	"sync"
 	"testing"
@@ -53,10 +54,14 @@ func Spec(tb testing.TB) (*openapi3.T, routers.Router) {
 func CheckOpenAPI(tb testing.TB, method, path string, reqHeader http.Header, resp *Response) {
 	tb.Helper()
 	_, router := Spec(tb)
-	// The document writes paths with their trailing slash, as clients call them.
+	// The document writes paths with their trailing slash, as clients call
+	// them, but for a file's name (/.well-known/jwks.json).
 	u, q, _ := strings.Cut(path, "?")
-	if !strings.HasSuffix(u, "/") {
+	if !strings.HasSuffix(u, "/") && pathpkg.Ext(u) == "" {
 		u += "/"
+	}
+	if pathpkg.Ext(strings.TrimSuffix(u, "/")) != "" {
+		u = strings.TrimSuffix(u, "/")
 	}
 	if q != "" {
 		u += "?" + q

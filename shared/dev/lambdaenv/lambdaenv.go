@@ -16,6 +16,7 @@ import (
 	"github.com/pufinid/pufinid-api/shared/dev/samtemplate"
 	"github.com/pufinid/pufinid-api/shared/lambdafn"
 	"github.com/pufinid/pufinid-api/shared/mailer/sesmail"
+	"github.com/pufinid/pufinid-api/shared/secretkeys"
 )
 
 // LambdaProvided are variables the Lambda service sets itself, which
@@ -115,7 +116,8 @@ func Check(t *testing.T, logicalID string, setup lambdafn.Setup) {
 var sampleValues = map[string]string{
 	config.EnvTable:             "pufinid-api-dev-Table-EXAMPLE",
 	config.EnvDynamoDBEndpoint:  "",
-	config.EnvSigningKey:        "a-deployment-secret-of-at-least-32-bytes-0123456789",
+	secretkeys.EnvSecret:        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:pufinid-api-dev-SigningKeys-EXAMPLE",
+	secretkeys.EnvEndpoint:      "",
 	sesmail.EnvFromAddress:      "no-reply@pufinid.example",
 	sesmail.EnvConfigurationSet: "",
 	sesmail.EnvEndpoint:         "",

@@ -105,6 +105,13 @@ func dynamoActions(req *http.Request, body []byte) []string {
 }
 
 // sesActions maps an SES v2 REST request to its IAM action.
+func secretsActions(req *http.Request, _ []byte) []string {
+	if op, ok := strings.CutPrefix(req.Header.Get("X-Amz-Target"), "secretsmanager."); ok {
+		return []string{"secretsmanager:" + op}
+	}
+	return []string{"secretsmanager:?" + req.Header.Get("X-Amz-Target")}
+}
+
 func sesActions(req *http.Request, _ []byte) []string {
 	if req.Method == http.MethodPost && strings.TrimSuffix(req.URL.Path, "/") == "/v2/email/outbound-emails" {
 		return []string{"ses:SendEmail"}

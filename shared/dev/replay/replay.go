@@ -53,11 +53,14 @@ import (
 	"github.com/pufinid/pufinid-api/shared/dev/logcheck"
 	"github.com/pufinid/pufinid-api/shared/dev/outbox"
 	"github.com/pufinid/pufinid-api/shared/dev/samtemplate"
+	"github.com/pufinid/pufinid-api/shared/dev/secretsemu"
 	"github.com/pufinid/pufinid-api/shared/dev/sesemulator"
 	"github.com/pufinid/pufinid-api/shared/lambdafn"
 	"github.com/pufinid/pufinid-api/shared/mailer/sesmail"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
+	"github.com/pufinid/pufinid-api/shared/secretkeys"
 	"github.com/pufinid/pufinid-api/shared/store"
+	"github.com/pufinid/pufinid-api/shared/token"
 )
 
 // The two ways every event is replayed.
@@ -69,7 +72,6 @@ const (
 // Values the replay gives the functions, as template.yaml's parameters
 // would in a deployment.
 const (
-	signingKey  = "replay-signing-key-0123456789abcdef-not-a-secret"
 	sesFrom     = "no-reply@pufinid.test"
 	confirmLink = "https://app.pufinid.test/confirm-email?email={email}&token={token}"
 	resetLink   = "https://app.pufinid.test/reset-password?email={email}&token={token}"
@@ -139,6 +141,10 @@ type Replayer struct {
 	dynamo     map[string]*recorder // by function
 	ses        map[string]*recorder // by function (users only, when the SES emulator runs)
 	sesStop    func()
+	secrets    *secretsemu.Emulator
+	sm         map[string]*recorder // by function (those that read the signing keys' secret)
+	keys       token.KeySet         // the private signing keys, in the secret
+	keysARN    string
 	sesMissing string
 	bootstraps map[string]string // by function
 	missing    map[string]string // function → why it cannot run
@@ -166,7 +172,7 @@ func NewReplayer(ctx context.Context, o Options) (_ *Replayer, err error) {
 	if o.Logs == nil {
 		o.Logs = io.Discard
 	}
-	r := &Replayer{opts: o, dynamo: map[string]*recorder{}, ses: map[string]*recorder{},
+	r := &Replayer{opts: o, dynamo: map[string]*recorder{}, ses: map[string]*recorder{}, sm: map[string]*recorder{},
 		bootstraps: map[string]string{}, missing: map[string]string{}, stable: map[string]bool{}}
 	defer func() {
 		if err != nil {
@@ -197,6 +203,9 @@ func NewReplayer(ctx context.Context, o Options) (_ *Replayer, err error) {
 			r.missing[f.LogicalID] = "no Setup in Options.Setups (package functions' list of groups)"
 		}
 	}
+	if err := r.startSecrets(); err != nil {
+		return nil, err
+	}
 	if slices.Contains(o.Targets, Emulator) {
 		if err := r.startSES(); err != nil {
 			r.sesMissing = err.Error()
@@ -223,6 +232,42 @@ func (r *Replayer) startSES() error {
 	for _, f := range r.tmpl.Functions {
 		if _, ok := f.Env[sesmail.EnvEndpoint]; ok {
 			if r.ses[f.LogicalID], err = newRecorder(url, sesActions); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// startSecrets makes the deployment's signing keys and serves them as
+// Secrets Manager would, for the functions whose template environment
+// names the secret, through a recorder of their calls.
+func (r *Replayer) startSecrets() error {
+	var err error
+	if r.secrets, err = secretsemu.Start(); err != nil {
+		return err
+	}
+	// One key from a fixed seed, so the replayed JWKS is the same answer
+	// every run.
+	now := time.Now()
+	k, err := token.NewKey(bytes.NewReader(bytes.Repeat([]byte("replay-signing-key-seed"), 2)), now)
+	if err != nil {
+		return err
+	}
+	if r.keys, err = (token.KeySet{}).AddNext(k); err != nil {
+		return err
+	}
+	if r.keys, err = r.keys.Promote(now, 0); err != nil {
+		return err
+	}
+	doc, err := r.keys.MarshalPrivate()
+	if err != nil {
+		return err
+	}
+	r.keysARN = r.secrets.Put("pufinid/replay/signing-keys", string(doc))
+	for _, f := range r.tmpl.Functions {
+		if _, ok := f.Env[secretkeys.EnvSecret]; ok {
+			if r.sm[f.LogicalID], err = newRecorder(r.secrets.URL, secretsActions); err != nil {
 				return err
 			}
 		}
@@ -260,6 +305,12 @@ func (r *Replayer) Close() {
 	}
 	for _, rec := range r.ses {
 		rec.Close()
+	}
+	for _, rec := range r.sm {
+		rec.Close()
+	}
+	if r.secrets != nil {
+		r.secrets.Close()
 	}
 	if r.sesStop != nil {
 		r.sesStop()
@@ -356,6 +407,9 @@ func (r *Replayer) Run(ctx context.Context) (*Report, error) {
 		var acts []string
 		acts = append(acts, r.dynamo[f.LogicalID].Actions()...)
 		if rec, ok := r.ses[f.LogicalID]; ok {
+			acts = append(acts, rec.Actions()...)
+		}
+		if rec, ok := r.sm[f.LogicalID]; ok {
 			acts = append(acts, rec.Actions()...)
 		}
 		rep.Actions[f.LogicalID] = acts
@@ -526,6 +580,13 @@ func (r *Replayer) newTable(ctx context.Context, table string) error {
 	if err := st.CreateTable(ctx); err != nil {
 		return err
 	}
+	jwks, err := r.keys.JWKS()
+	if err != nil {
+		return err
+	}
+	if err := st.PublishPublicKeys(ctx, jwks); err != nil {
+		return err
+	}
 	return fixtures.Load(ctx, st, r.ref)
 }
 
@@ -537,7 +598,8 @@ func (r *Replayer) env(f samtemplate.Function, table string) (map[string]string,
 	values := map[string]string{
 		config.EnvTable:             table,
 		config.EnvDynamoDBEndpoint:  r.dynamo[f.LogicalID].URL,
-		config.EnvSigningKey:        signingKey,
+		secretkeys.EnvSecret:        r.keysARN,
+		secretkeys.EnvEndpoint:      "",
 		sesmail.EnvFromAddress:      sesFrom,
 		sesmail.EnvConfigurationSet: "",
 		// The in-process handler keeps its emails; only bootstraps send
@@ -548,6 +610,9 @@ func (r *Replayer) env(f samtemplate.Function, table string) (map[string]string,
 	}
 	if rec, ok := r.ses[f.LogicalID]; ok {
 		values[sesmail.EnvEndpoint] = rec.URL
+	}
+	if rec, ok := r.sm[f.LogicalID]; ok {
+		values[secretkeys.EnvEndpoint] = rec.URL
 	}
 	env := lambdaEnv(f.LogicalID)
 	for _, name := range f.EnvNames() {

@@ -3,6 +3,8 @@ package samlocal_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"github.com/pufinid/pufinid-api/shared/secretkeys"
 	"log/slog"
 	"maps"
 	"net"
@@ -10,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -40,6 +43,8 @@ type localstack struct {
 	network  string
 	region   string
 	table    string // what the init hook creates
+	// signingSecret is the signing keys' secret make localstack-seed makes.
+	signingSecret string
 }
 
 var loadProject = sync.OnceValues(func() (*project, error) {
@@ -96,6 +101,15 @@ func readLocalStack(root string) (localstack, error) {
 		return localstack{}, err
 	}
 	ls.table = table.TableName
+	cmd := exec.Command("make", "-n", "--no-print-directory", "localstack-seed")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		return localstack{}, fmt.Errorf("make -n localstack-seed: %w", err)
+	}
+	if m := regexp.MustCompile(`SIGNING_KEYS_SECRET=(\S+)`).FindSubmatch(out); m != nil {
+		ls.signingSecret = string(m[1])
+	}
 	return ls, nil
 }
 
@@ -105,7 +119,7 @@ func mustProject(t *testing.T) *project {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.localstack.endpoint == "" || p.localstack.network == "" || p.localstack.region == "" || p.localstack.table == "" {
+	if p.localstack.endpoint == "" || p.localstack.network == "" || p.localstack.region == "" || p.localstack.table == "" || p.localstack.signingSecret == "" {
 		t.Fatalf("localstack/ leaves something unsaid: %+v", p.localstack)
 	}
 	return p
@@ -291,10 +305,10 @@ func TestEveryFunctionStartsUnderSAMLocal(t *testing.T) {
 				env["AWS_REGION"] = o.Region
 				getenv := func(name string) string { return env[name] }
 				lenv := config.Env{Getenv: getenv, Log: slog.New(slog.DiscardHandler)}
-				if _, ok := fn.Env[config.EnvSigningKey]; ok {
-					if _, err := config.Tokens(lenv); err != nil {
-						t.Errorf("in Lambda, config refuses the key: %v", err)
-					}
+				// The signing keys' secret is the one make localstack-seed
+				// makes (lambda.mk's LOCALSTACK_SIGNING_SECRET).
+				if _, ok := fn.Env[secretkeys.EnvSecret]; ok && env[secretkeys.EnvSecret] != p.localstack.signingSecret {
+					t.Errorf("%s=%q, want make localstack-seed's %q", secretkeys.EnvSecret, env[secretkeys.EnvSecret], p.localstack.signingSecret)
 				}
 				g, ok := functions.Lookup(fn.LogicalID)
 				if !ok {

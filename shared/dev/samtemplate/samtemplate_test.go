@@ -55,8 +55,11 @@ func TestEnvironmentReferencesTheTableAndParameters(t *testing.T) {
 	want := map[string]string{
 		"TABLE_NAME":        "!Ref Table",
 		"DYNAMODB_ENDPOINT": "!Ref DynamoDBEndpoint",
-		"JWT_SIGNING_KEY":   "!Ref JwtSigningKey",
 		"SES_FROM_ADDRESS":  "!Ref SesFromAddress",
+		// The private signing keys: a secret of the stack, read by the
+		// token function alone (TestPoliciesAreLeastPrivilege).
+		"SIGNING_KEYS_SECRET":      "!Ref SigningKeys",
+		"SECRETS_MANAGER_ENDPOINT": "!Ref SecretsManagerEndpoint",
 	}
 	for _, f := range mustLoad(t).Functions {
 		t.Run(f.LogicalID, func(t *testing.T) {
@@ -79,6 +82,7 @@ type access struct {
 	tableTemplates []string // SAM DynamoDB policy templates on the table
 	tableActions   []string // dynamodb:* actions granted by statements on the table
 	sesActions     []string
+	secretActions  []string // secretsmanager:* actions, each on the signing keys' secret alone
 }
 
 func policyAccess(t *testing.T, f samtemplate.Function) access {
@@ -105,6 +109,11 @@ func policyAccess(t *testing.T, f samtemplate.Function) access {
 					a.tableActions = append(a.tableActions, act)
 				case strings.HasPrefix(act, "ses:"):
 					a.sesActions = append(a.sesActions, act)
+				case strings.HasPrefix(act, "secretsmanager:"):
+					if !slices.Equal(st.Resources, []string{"!Ref SigningKeys"}) {
+						t.Errorf("%s: %s granted on %v, want only the signing keys' secret", f.LogicalID, act, st.Resources)
+					}
+					a.secretActions = append(a.secretActions, act)
 				default:
 					t.Errorf("%s: unexpected action %s", f.LogicalID, act)
 				}
@@ -116,7 +125,6 @@ func policyAccess(t *testing.T, f samtemplate.Function) access {
 
 func TestPoliciesAreLeastPrivilege(t *testing.T) {
 	readOnly := access{tableTemplates: []string{"DynamoDBReadPolicy"}}
-	crud := access{tableTemplates: []string{"DynamoDBCrudPolicy"}}
 	tests := map[string]access{
 		"FaqFunction":         readOnly,
 		"AppsProfileFunction": readOnly,
@@ -125,7 +133,8 @@ func TestPoliciesAreLeastPrivilege(t *testing.T) {
 			tableTemplates: []string{"DynamoDBReadPolicy"},
 			tableActions:   []string{"dynamodb:PutItem", "dynamodb:ConditionCheckItem"},
 		},
-		"TokenFunction": crud,
+		// The only reader of private key material.
+		"TokenFunction": {tableTemplates: []string{"DynamoDBCrudPolicy"}, secretActions: []string{"secretsmanager:GetSecretValue"}},
 		"UsersFunction": {tableTemplates: []string{"DynamoDBCrudPolicy"}, sesActions: []string{"ses:SendEmail", "ses:SendRawEmail"}},
 	}
 	tmpl := mustLoad(t)
@@ -138,7 +147,8 @@ func TestPoliciesAreLeastPrivilege(t *testing.T) {
 			got := policyAccess(t, f)
 			if !slices.Equal(got.tableTemplates, want.tableTemplates) ||
 				!slices.Equal(got.tableActions, want.tableActions) ||
-				!slices.Equal(got.sesActions, want.sesActions) {
+				!slices.Equal(got.sesActions, want.sesActions) ||
+				!slices.Equal(got.secretActions, want.secretActions) {
 				t.Errorf("policies allow %+v, want %+v", got, want)
 			}
 		})
@@ -172,6 +182,11 @@ func TestRoutesAreHttpApiRoutesUnderTheirGroupPrefix(t *testing.T) {
 			}
 			prefixes[prefix] = f.LogicalID
 			for _, r := range f.Routes {
+				// The one route outside a group: where RFC 8615 puts the
+				// public keys, served by the group that signs.
+				if r.Path == "/.well-known/jwks.json" && f.LogicalID == "TokenFunction" {
+					continue
+				}
 				if r.Path != prefix && !strings.HasPrefix(r.Path, prefix+"/") {
 					t.Errorf("%s is outside the group's prefix %s", r.Key(), prefix)
 				}

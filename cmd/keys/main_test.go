@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pufinid/pufinid-api/shared/config"
+	"github.com/pufinid/pufinid-api/shared/dev/apitest"
+	"github.com/pufinid/pufinid-api/shared/dev/secretsemu"
+	"github.com/pufinid/pufinid-api/shared/secretkeys"
+	"github.com/pufinid/pufinid-api/shared/token"
+)
+
+// The procedure, step by step on one deployment (a Secrets Manager and a
+// table), on an injected clock: init, add, a promote too soon refused, a
+// promote, a retire too soon doing nothing, a retire. After each step the
+// table's public set is the secret's, and the token function's source
+// reads what the step wrote.
+func TestTheRotationProcedure(t *testing.T) {
+	sm, err := secretsemu.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sm.Close() })
+	env := apitest.New(t)
+	vars := map[string]string{
+		secretkeys.EnvSecret: "pufinid-signing-keys", secretkeys.EnvEndpoint: sm.URL,
+		config.EnvTable: env.Store.Table(), config.EnvDynamoDBEndpoint: env.DB.URL,
+	}
+	getenv := func(k string) string { return vars[k] }
+	clock := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	step := func(t *testing.T, args ...string) (string, error) {
+		t.Helper()
+		var out bytes.Buffer
+		err := run(context.Background(), args, getenv, &out, func() time.Time { return clock })
+		return out.String(), err
+	}
+	state := func(t *testing.T) token.KeySet {
+		t.Helper()
+		src, err := secretkeys.Open(getenv, secretkeys.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		priv, err := src.KeySet(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, found, err := env.Store.PublicKeys(context.Background())
+		if err != nil || !found {
+			t.Fatalf("public keys: found %v, %v", found, err)
+		}
+		pub, err := token.ParseKeySet(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pub.Keys) != len(priv.Keys) {
+			t.Fatalf("the table publishes %d keys, the secret holds %d", len(pub.Keys), len(priv.Keys))
+		}
+		for _, k := range priv.Keys {
+			if _, ok := pub.Lookup(k.ID); !ok {
+				t.Errorf("key %s is in the secret, not in the table", k.ID)
+			}
+		}
+		return priv
+	}
+	states := func(s token.KeySet) string {
+		var b []string
+		for _, k := range s.Keys {
+			b = append(b, string(k.State))
+		}
+		return strings.Join(b, ",")
+	}
+
+	if _, err := step(t, "-action", "init"); err != nil {
+		t.Fatal(err)
+	}
+	if got := states(state(t)); got != "current" {
+		t.Fatalf("after init: %s", got)
+	}
+	if _, err := step(t, "-action", "init"); err == nil {
+		t.Error("a second init was accepted")
+	}
+	clock = clock.Add(24 * time.Hour)
+	if _, err := step(t, "-action", "add"); err != nil {
+		t.Fatal(err)
+	}
+	if got := states(state(t)); got != "current,next" {
+		t.Fatalf("after add: %s", got)
+	}
+	if _, err := step(t, "-action", "promote"); err == nil {
+		t.Error("a promote right after the add was accepted: a verifier may not have the key")
+	}
+	clock = clock.Add(token.DefaultCacheTTL)
+	if _, err := step(t, "-action", "promote"); err != nil {
+		t.Fatal(err)
+	}
+	if got := states(state(t)); got != "previous,current" {
+		t.Fatalf("after promote: %s", got)
+	}
+	clock = clock.Add(DefaultMaxRefresh - time.Minute)
+	if out, err := step(t, "-action", "retire"); err != nil || !strings.Contains(out, "nothing to retire") {
+		t.Errorf("retire before the longest refresh lifetime: %v %q", err, out)
+	}
+	clock = clock.Add(time.Minute)
+	if _, err := step(t, "-action", "retire"); err != nil {
+		t.Fatal(err)
+	}
+	if got := states(state(t)); got != "current" {
+		t.Fatalf("after retire: %s", got)
+	}
+	out, err := step(t, "-action", "show")
+	if err != nil || !strings.Contains(out, "current") || strings.Contains(out, `"d"`) {
+		t.Errorf("show: %v %q", err, out)
+	}
+	if _, err := step(t, "-action", "nope"); err == nil {
+		t.Error("an unknown action was accepted")
+	}
+}

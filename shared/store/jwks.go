@@ -1,0 +1,42 @@
+package store
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// The public signing keys (shared/token's key set, as RFC 7517's JWKS) are
+// one item, KEYS / JWKS: every function that verifies tokens reads it, and
+// the JWKS route serves it. The issuing function's private keys are not in
+// the table (AWS Secrets Manager holds them); whoever changes them
+// publishes the public set here (cmd/keys, the local server).
+
+var jwksKey = key{"KEYS", "JWKS"}
+
+type jwksItem struct {
+	JWKS string `dynamodbav:"jwks"`
+}
+
+// PublicKeys reads the published public key set, eventually consistent (a
+// reader caches it for token.DefaultCacheTTL anyway). found is false when
+// none was published.
+func (s *Store) PublicKeys(ctx context.Context) (jwks []byte, found bool, err error) {
+	var it jwksItem
+	found, err = s.get(ctx, jwksKey, &it, eventual)
+	if err != nil || !found {
+		return nil, false, err
+	}
+	return []byte(it.JWKS), true, nil
+}
+
+// PublishPublicKeys writes the public key set. One PutItem: the set is
+// read whole, so a reader sees the old one or the new one.
+func (s *Store) PublishPublicKeys(ctx context.Context, jwks []byte) error {
+	item := jwksKey.av()
+	item["jwks"] = &types.AttributeValueMemberS{Value: string(jwks)}
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item})
+	return unavailable(err)
+}
