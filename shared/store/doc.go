@@ -74,7 +74,8 @@
 //
 //	Signing keys (jwks.go)
 //	public key set                  GetItem KEYS / JWKS, eventually consistent; then trusted for           0 warm, 1 per instance
-//	                                token.DefaultCacheTTL (5 minutes) by the instance                     per 5 minutes
+//	                                token.DefaultCacheTTL (5 minutes) by the instance; when the            per 5 minutes
+//	                                reference pointer is due too, BatchGetItem of it and REF / CURRENT
 //	publish the public key set      PutItem KEYS / JWKS (cmd/keys, the local server)                          1
 //
 //	Login and refresh tokens

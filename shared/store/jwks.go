@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -22,10 +23,28 @@ type jwksItem struct {
 
 // PublicKeys reads the published public key set, eventually consistent (a
 // reader caches it for token.DefaultCacheTTL anyway). found is false when
-// none was published.
+// none was published. A cold instance reads it first of all, so when the
+// reference pointer is due too, both come in one BatchGetItem: the
+// request's reference reads then find the pointer read, one round trip
+// fewer on a cold start.
 func (s *Store) PublicKeys(ctx context.Context) (jwks []byte, found bool, err error) {
 	var it jwksItem
-	found, err = s.get(ctx, jwksKey, &it, eventual)
+	if _, trusted := s.trustedVersion(); trusted {
+		found, err = s.get(ctx, jwksKey, &it, eventual)
+	} else {
+		var got map[key]item
+		if got, err = s.batchGetWith(ctx, []key{jwksKey, refPointerKey}, eventual); err != nil {
+			return nil, false, err
+		}
+		ptr, ptrFound := got[refPointerKey]
+		if err = s.adoptPointer(ptr, ptrFound); err != nil {
+			return nil, false, err
+		}
+		var raw item
+		if raw, found = got[jwksKey]; found {
+			err = attributevalue.UnmarshalMap(raw, &it)
+		}
+	}
 	if err != nil || !found {
 		return nil, false, err
 	}
