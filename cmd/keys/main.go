@@ -29,14 +29,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
-	"github.com/pufinid/pufinid-api/shared/awsenv"
 	"github.com/pufinid/pufinid-api/shared/config"
+	"github.com/pufinid/pufinid-api/shared/dev/toolenv"
 	"github.com/pufinid/pufinid-api/shared/secretkeys"
-	"github.com/pufinid/pufinid-api/shared/store"
 	"github.com/pufinid/pufinid-api/shared/token"
 )
 
@@ -70,11 +68,11 @@ func run(ctx context.Context, args []string, getenv config.Getenv, stdout io.Wri
 	if secret == "" {
 		return fmt.Errorf("%s is not set: the secret's ARN or name (the stack's SigningKeys)", secretkeys.EnvSecret)
 	}
-	sm, err := secretsClient(ctx, getenv)
+	sm, err := toolenv.SecretsManager(ctx, getenv)
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, getenv)
+	st, err := toolenv.Store(ctx, getenv)
 	if err != nil {
 		return err
 	}
@@ -91,14 +89,7 @@ func run(ctx context.Context, args []string, getenv config.Getenv, stdout io.Wri
 		if len(set.Keys) > 0 {
 			return fmt.Errorf("the secret has keys already; rotate them with add, promote and retire")
 		}
-		k, err := token.NewKey(rand.Reader, at)
-		if err != nil {
-			return err
-		}
-		if set, err = set.AddNext(k); err == nil {
-			set, err = set.Promote(at, token.DefaultCacheTTL)
-		}
-		if err != nil {
+		if set, err = token.FirstKeySet(rand.Reader, at); err != nil {
 			return err
 		}
 	case "add":
@@ -173,33 +164,4 @@ func write(ctx context.Context, sm *secretsmanager.Client, id string, exists boo
 	}
 	_, err = sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(id), SecretString: aws.String(string(doc))})
 	return err
-}
-
-// secretsClient is Secrets Manager at SECRETS_MANAGER_ENDPOINT, or AWS's
-// with the SDK's default credential chain, as a tool on a developer's
-// machine needs.
-func secretsClient(ctx context.Context, getenv config.Getenv) (*secretsmanager.Client, error) {
-	endpoint := getenv(secretkeys.EnvEndpoint)
-	if endpoint != "" {
-		cfg := awsenv.Config(getenv, awsenv.Options{Endpoint: endpoint})
-		return secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(endpoint) }), nil
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return secretsmanager.NewFromConfig(cfg), nil
-}
-
-// openStore opens TABLE_NAME as cmd/seed does.
-func openStore(ctx context.Context, getenv config.Getenv) (*store.Store, error) {
-	table := getenv(config.EnvTable)
-	if getenv(config.EnvDynamoDBEndpoint) != "" || table == "" {
-		return config.Store(ctx, config.Env{Getenv: getenv})
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return store.Open(ctx, store.Options{Table: table, Region: cfg.Region, Credentials: cfg.Credentials})
 }

@@ -262,14 +262,7 @@ func openStore(ctx context.Context, getenv func(string) string, log *slog.Logger
 // publishes its public half in the table, where the verifying functions
 // read it as they do in Lambda.
 func ephemeralKeys(ctx context.Context, st *store.Store, now time.Time) (token.KeySet, error) {
-	k, err := token.NewKey(rand.Reader, now)
-	if err != nil {
-		return token.KeySet{}, err
-	}
-	set, err := token.KeySet{}.AddNext(k)
-	if err == nil {
-		set, err = set.Promote(now, 0)
-	}
+	set, err := token.FirstKeySet(rand.Reader, now)
 	if err != nil {
 		return token.KeySet{}, err
 	}

@@ -35,10 +35,9 @@ import (
 	"syscall"
 	"time"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-
 	"github.com/pufinid/pufinid-api/shared/config"
 	"github.com/pufinid/pufinid-api/shared/dev/fixtures"
+	"github.com/pufinid/pufinid-api/shared/dev/toolenv"
 	"github.com/pufinid/pufinid-api/shared/store"
 )
 
@@ -64,7 +63,7 @@ const composeHost = "pufinid-localstack"
 type opener func(ctx context.Context, getenv config.Getenv) (*store.Store, error)
 
 func run(ctx context.Context, args []string, getenv config.Getenv, stdout io.Writer) error {
-	return runWith(ctx, args, getenv, stdout, openStore)
+	return runWith(ctx, args, getenv, stdout, toolenv.Store)
 }
 
 func runWith(ctx context.Context, args []string, getenv config.Getenv, stdout io.Writer, open opener) error {
@@ -168,20 +167,4 @@ func isLocalEndpoint(endpoint string) bool {
 	// some resolvers read as loopback, are not local here.
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.Unmap().IsLoopback()
-}
-
-// openStore opens the table as config.Store does, except that against AWS
-// (no DYNAMODB_ENDPOINT) it takes region and credentials from the SDK's
-// default chain (profiles, SSO, environment), as a tool on a developer's
-// machine should; the functions read only the Lambda environment.
-func openStore(ctx context.Context, getenv config.Getenv) (*store.Store, error) {
-	table := getenv(config.EnvTable)
-	if getenv(config.EnvDynamoDBEndpoint) != "" || table == "" {
-		return config.Store(ctx, config.Env{Getenv: getenv}) // which also says what is missing
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return store.Open(ctx, store.Options{Table: table, Region: cfg.Region, Credentials: cfg.Credentials})
 }

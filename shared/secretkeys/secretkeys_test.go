@@ -25,12 +25,10 @@ func emulator(t *testing.T) *secretsemu.Emulator {
 
 func privateSet(t *testing.T, now time.Time) []byte {
 	t.Helper()
-	k, err := token.NewKey(rand.Reader, now)
+	s, err := token.FirstKeySet(rand.Reader, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, _ := token.KeySet{}.AddNext(k)
-	s, _ = s.Promote(now, 0)
 	doc, err := s.MarshalPrivate()
 	if err != nil {
 		t.Fatal(err)

@@ -70,6 +70,20 @@ func NewKey(rand io.Reader, now time.Time) (Key, error) {
 	return Key{ID: Thumbprint(pub), State: KeyNext, Since: now.UTC().Truncate(time.Second), Public: pub, Private: priv}, nil
 }
 
+// FirstKeySet is a new deployment's set: one new key, current at once
+// (the local server's, the tests', cmd/keys init's).
+func FirstKeySet(rand io.Reader, now time.Time) (KeySet, error) {
+	k, err := NewKey(rand, now)
+	if err != nil {
+		return KeySet{}, err
+	}
+	s, err := KeySet{}.AddNext(k)
+	if err != nil {
+		return KeySet{}, err
+	}
+	return s.Promote(now, 0)
+}
+
 // Thumbprint is the RFC 7638 thumbprint of an Ed25519 public key: the
 // SHA-256 of its JWK's required members in lexical order, base64url.
 func Thumbprint(pub ed25519.PublicKey) string {

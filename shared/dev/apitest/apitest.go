@@ -207,14 +207,7 @@ func (e *Env) PutItems(items ...map[string]any) {
 // for tokens the API must refuse.
 func NewKeySet(tb testing.TB) token.KeySet {
 	tb.Helper()
-	k, err := token.NewKey(rand.Reader, time.Now())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	set, err := token.KeySet{}.AddNext(k)
-	if err == nil {
-		set, err = set.Promote(time.Now(), 0)
-	}
+	set, err := token.FirstKeySet(rand.Reader, time.Now())
 	if err != nil {
 		tb.Fatal(err)
 	}

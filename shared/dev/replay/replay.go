@@ -249,15 +249,7 @@ func (r *Replayer) startSecrets() error {
 	}
 	// One key from a fixed seed, so the replayed JWKS is the same answer
 	// every run.
-	now := time.Now()
-	k, err := token.NewKey(bytes.NewReader(bytes.Repeat([]byte("replay-signing-key-seed"), 2)), now)
-	if err != nil {
-		return err
-	}
-	if r.keys, err = (token.KeySet{}).AddNext(k); err != nil {
-		return err
-	}
-	if r.keys, err = r.keys.Promote(now, 0); err != nil {
+	if r.keys, err = token.FirstKeySet(bytes.NewReader(bytes.Repeat([]byte("replay-signing-key-seed"), 2)), time.Now()); err != nil {
 		return err
 	}
 	doc, err := r.keys.MarshalPrivate()
