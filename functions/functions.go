@@ -10,6 +10,7 @@ package functions
 
 import (
 	"github.com/pufinid/pufinid-api/functions/appsprofile/appsprofileapi"
+	"github.com/pufinid/pufinid-api/functions/emailfeedback/feedback"
 	"github.com/pufinid/pufinid-api/functions/faq/faqapi"
 	"github.com/pufinid/pufinid-api/functions/pufdesigns/pufdesignsapi"
 	"github.com/pufinid/pufinid-api/functions/terms/termsapi"
@@ -49,6 +50,40 @@ var Groups = []Group{
 		Routes: func() []web.Route { return tokenapi.Routes(tokenapi.Deps{}).Routes() }},
 	{Function: "UsersFunction", Setup: usersapi.Setup, Sample: "events/users/get-me.json",
 		Routes: func() []web.Route { return usersapi.Routes(usersapi.Deps{}).Routes() }},
+}
+
+// EventFunction is a function of template.yaml outside the HTTP API,
+// invoked with events of another AWS service: the Setup its main passes
+// to lambdafn.StartEvents, and a sample event under events/.
+type EventFunction struct {
+	Function string
+	Setup    lambdafn.EventSetup
+	Sample   string
+}
+
+// EventFunctions are the functions outside the HTTP API, by logical id.
+var EventFunctions = []EventFunction{
+	{Function: "EmailFeedbackFunction", Setup: feedback.Setup, Sample: "events/emailfeedback/bounce-permanent.json"},
+}
+
+// LookupEvent returns the event function with the logical id function.
+func LookupEvent(function string) (EventFunction, bool) {
+	for _, f := range EventFunctions {
+		if f.Function == function {
+			return f, true
+		}
+	}
+	return EventFunction{}, false
+}
+
+// EventSetups are the event functions' Setups by function, for the event
+// replay.
+func EventSetups() map[string]lambdafn.EventSetup {
+	m := make(map[string]lambdafn.EventSetup, len(EventFunctions))
+	for _, f := range EventFunctions {
+		m[f.Function] = f.Setup
+	}
+	return m
 }
 
 // Lookup returns the group served by the function of template.yaml with

@@ -18,7 +18,6 @@ import (
 	"github.com/pufinid/pufinid-api/shared/dev/lambdarun"
 	"github.com/pufinid/pufinid-api/shared/dev/module"
 	"github.com/pufinid/pufinid-api/shared/dev/samtemplate"
-	"github.com/pufinid/pufinid-api/shared/lambdafn"
 )
 
 const modulePath = "github.com/pufinid/pufinid-api"
@@ -40,9 +39,28 @@ func TestGroupsAreTheTemplateFunctions(t *testing.T) {
 			t.Errorf("the list of groups has %s, which template.yaml does not declare", g.Function)
 		}
 	}
-	for _, f := range tmpl.Functions {
+	for _, f := range tmpl.APIFunctions() {
 		if !slices.Contains(listed, f.LogicalID) {
 			t.Errorf("template.yaml declares %s, which the list of groups lacks", f.LogicalID)
+		}
+	}
+	// The functions outside the HTTP API are the list of event functions.
+	var events []string
+	for _, e := range functions.EventFunctions {
+		events = append(events, e.Function)
+		f, ok := tmpl.Function(e.Function)
+		switch {
+		case !ok:
+			t.Errorf("the list of event functions has %s, which template.yaml does not declare", e.Function)
+		case f.InAPI():
+			t.Errorf("%s is listed as an event function but serves routes of the HTTP API", e.Function)
+		case len(f.EventSources) == 0:
+			t.Errorf("%s is listed as an event function but nothing invokes it", e.Function)
+		}
+	}
+	for _, f := range tmpl.EventFunctions() {
+		if !slices.Contains(events, f.LogicalID) {
+			t.Errorf("template.yaml declares %s, outside the HTTP API, which the list of event functions lacks", f.LogicalID)
 		}
 	}
 }
@@ -60,8 +78,9 @@ func TestEveryFunctionDirectoryIsAGroup(t *testing.T) {
 	}
 	for _, m := range mains {
 		dir, _ := filepath.Rel(root, filepath.Dir(m))
-		if !slices.ContainsFunc(functions.Groups, func(g functions.Group) bool { return lambdarun.Dir(g.Function) == filepath.ToSlash(dir) }) {
-			t.Errorf("%s has a main.go but no entry in the list of groups", dir)
+		if !slices.ContainsFunc(functions.Groups, func(g functions.Group) bool { return lambdarun.Dir(g.Function) == filepath.ToSlash(dir) }) &&
+			!slices.ContainsFunc(functions.EventFunctions, func(e functions.EventFunction) bool { return lambdarun.Dir(e.Function) == filepath.ToSlash(dir) }) {
+			t.Errorf("%s has a main.go but no entry in the list of groups or of event functions", dir)
 		}
 	}
 }
@@ -84,7 +103,7 @@ func TestEveryGroup(t *testing.T) {
 				if name != "Setup" || !strings.HasPrefix(pkg, modulePath+"/"+dir+"/") {
 					t.Fatalf("the entry's Setup is %s.%s, not the Setup of a package under %s", pkg, name, dir)
 				}
-				checkMainStarts(t, filepath.Join(root, dir, "main.go"), pkg)
+				checkMainStarts(t, filepath.Join(root, dir, "main.go"), pkg, "Start")
 			})
 			t.Run("sample event", func(t *testing.T) {
 				want := "events/" + filepath.Base(dir) + "/"
@@ -102,8 +121,39 @@ func TestEveryGroup(t *testing.T) {
 	}
 }
 
+func TestEveryEventFunction(t *testing.T) {
+	t.Parallel()
+	root := mustRoot(t)
+	for _, e := range functions.EventFunctions {
+		t.Run(e.Function, func(t *testing.T) {
+			t.Parallel()
+			if e.Setup == nil {
+				t.Fatal("the entry has no Setup")
+			}
+			dir := lambdarun.Dir(e.Function)
+			t.Run("main starts its Setup", func(t *testing.T) {
+				pkg, name := setupFunc(t, e.Setup)
+				if name != "Setup" || !strings.HasPrefix(pkg, modulePath+"/"+dir+"/") {
+					t.Fatalf("the entry's Setup is %s.%s, not the Setup of a package under %s", pkg, name, dir)
+				}
+				checkMainStarts(t, filepath.Join(root, dir, "main.go"), pkg, "StartEvents")
+			})
+			t.Run("sample event", func(t *testing.T) {
+				want := "events/" + filepath.Base(dir) + "/"
+				if !strings.HasPrefix(e.Sample, want) || !strings.HasSuffix(e.Sample, ".json") || strings.HasSuffix(e.Sample, ".expected.json") {
+					t.Fatalf("Sample %q is not an event of %s", e.Sample, want)
+				}
+				if _, err := os.Stat(filepath.Join(root, e.Sample)); err != nil {
+					t.Fatal(err)
+				}
+			})
+			t.Run("environment", func(t *testing.T) { lambdaenv.Check(t, e.Function, e.Setup) })
+		})
+	}
+}
+
 // setupFunc names the function f is: its package path and name.
-func setupFunc(t *testing.T, f lambdafn.Setup) (pkg, name string) {
+func setupFunc(t *testing.T, f any) (pkg, name string) {
 	t.Helper()
 	full := runtime.FuncForPC(reflect.ValueOf(f).Pointer()).Name()
 	i := strings.LastIndex(full, ".")
@@ -114,8 +164,8 @@ func setupFunc(t *testing.T, f lambdafn.Setup) (pkg, name string) {
 }
 
 // checkMainStarts fails t unless the main.go at path is a thin main:
-// func main() { lambdafn.Start(<pkg>.Setup) }, importing pkg.
-func checkMainStarts(t *testing.T, path, pkg string) {
+// func main() { lambdafn.<start>(<pkg>.Setup) }, importing pkg.
+func checkMainStarts(t *testing.T, path, pkg, start string) {
 	t.Helper()
 	f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
 	if err != nil {
@@ -148,7 +198,7 @@ func checkMainStarts(t *testing.T, path, pkg string) {
 			calls = append(calls, exprString(call.X))
 		}
 	}
-	if want := "lambdafn.Start(" + local + ".Setup)"; !slices.Equal(calls, []string{want}) {
+	if want := "lambdafn." + start + "(" + local + ".Setup)"; !slices.Equal(calls, []string{want}) {
 		t.Errorf("%s: main calls %v, want exactly %s", path, calls, want)
 	}
 }

@@ -25,10 +25,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -75,6 +77,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	colds := fs.Int("cold", 15, "cold starts per function (the median is reported)")
 	warms := fs.Int("warm", 200, "warm invocations per function")
 	limit := fs.Duration("measure-timeout", 0, "bound on the measurement, which starts once everything is built (0: none)")
+	var extra envFlag
+	fs.Var(&extra, "env", "`NAME=value` added to every bootstrap's environment, hello-world's included (repeatable): to measure a setting such as GOGC")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -91,7 +95,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(stdout, "building the bootstraps and starting the embedded DynamoDB...")
-	r, err := replay.NewReplayer(ctx, replay.Options{Root: root, Setups: functions.Setups(), RIE: *rie, Targets: []string{replay.Emulator}})
+	r, err := replay.NewReplayer(ctx, replay.Options{Root: root, Setups: functions.Setups(), EventSetups: functions.EventSetups(), RIE: *rie, Targets: []string{replay.Emulator}})
 	if err != nil {
 		return err
 	}
@@ -100,6 +104,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	defer cleanup()
 	if err != nil {
 		return err
+	}
+	for _, s := range subjects {
+		maps.Copy(s.env, extra)
 	}
 	// Compiling takes minutes on cold caches and 2 cores; only what
 	// follows is measured, so only it is bounded.
@@ -317,4 +324,21 @@ func fileSize(path string) (int64, error) {
 		return 0, err
 	}
 	return fi.Size(), nil
+}
+
+// envFlag collects -env NAME=value settings.
+type envFlag map[string]string
+
+func (e *envFlag) String() string { return fmt.Sprint(map[string]string(*e)) }
+
+func (e *envFlag) Set(v string) error {
+	name, value, ok := strings.Cut(v, "=")
+	if !ok || name == "" {
+		return fmt.Errorf("%q: want NAME=value", v)
+	}
+	if *e == nil {
+		*e = envFlag{}
+	}
+	(*e)[name] = value
+	return nil
 }

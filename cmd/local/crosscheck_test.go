@@ -35,7 +35,7 @@ func mustTemplate(tb testing.TB) *samtemplate.Template {
 // endpoint group (package functions' list).
 func forEachFunction(t *testing.T, tmpl *samtemplate.Template, check func(t *testing.T, f samtemplate.Function, g functions.Group)) {
 	t.Helper()
-	for _, f := range tmpl.Functions {
+	for _, f := range tmpl.APIFunctions() {
 		t.Run(f.LogicalID, func(t *testing.T) {
 			g, ok := functions.Lookup(f.LogicalID)
 			if !ok {

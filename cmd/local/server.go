@@ -79,7 +79,9 @@ func newGateway(ctx context.Context, tmpl *samtemplate.Template, env localEnv) (
 	}
 	var routes []gateway.Route
 	var unwired []string
-	for _, f := range tmpl.Functions {
+	// Only the HTTP API's functions: the others answer other AWS services'
+	// events (SES's feedback), which a local run has none of.
+	for _, f := range tmpl.APIFunctions() {
 		g, ok := functions.Lookup(f.LogicalID)
 		if !ok {
 			unwired = append(unwired, f.LogicalID)

@@ -49,7 +49,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) int {
 		fmt.Fprintln(stdout, err)
 		return 1
 	}
-	o := replay.Options{Root: root, Setups: functions.Setups(), RIE: *rie, Update: *update}
+	o := replay.Options{Root: root, Setups: functions.Setups(), EventSetups: functions.EventSetups(), RIE: *rie, Update: *update}
 	if *filter != "" {
 		if o.Filter, err = regexp.Compile(*filter); err != nil {
 			fmt.Fprintln(stdout, "-run:", err)

@@ -1,7 +1,9 @@
-// Package lambdafn starts a group's http.Handler as a Lambda function, the
-// same way for every function: the handler is built by the function's setup
-// from the process environment, then served through aws-lambda-go-api-proxy's
-// HTTP API (payload 2.0) adapter.
+// Package lambdafn starts a function the same way for every function: the
+// handler is built by the function's setup from the process environment,
+// then served. An endpoint group's http.Handler is served through
+// aws-lambda-go-api-proxy's HTTP API (payload 2.0) adapter; a function
+// that AWS invokes with other events (an SNS subscription's) serves its
+// lambda.Handler as it is.
 package lambdafn
 
 import (
@@ -30,4 +32,19 @@ func Start(setup Setup) {
 		config.Fatal(log, err)
 	}
 	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
+}
+
+// EventSetup reads the environment of a function invoked with events
+// other than HTTP requests, and builds its handler: Lambda's event in,
+// the function's answer out. Like Setup, it makes no network call.
+type EventSetup func(ctx context.Context, env config.Env) (lambda.Handler, error)
+
+// StartEvents runs setup and serves its handler.
+func StartEvents(setup EventSetup) {
+	log := config.FunctionLogger(os.Getenv, os.Stdout)
+	h, err := setup(context.Background(), config.Env{Getenv: os.Getenv, Log: log})
+	if err != nil {
+		config.Fatal(log, err)
+	}
+	lambda.Start(h)
 }

@@ -101,6 +101,15 @@ func emailKeyForm(email string) string {
 	return emailaddr.Legacy(email)
 }
 
+// An address's email feedback (suppression.go) has its own partition,
+// keyed by the canonical form like the address's claim, so a lookup by
+// address reads it in the claim's BatchGetItem.
+func suppressionPK(address string) string { return "SUPPRESSED#" + emailKeyForm(address) }
+
+func suppressionKey(address string) key { return key{suppressionPK(address), "SUPPRESSED"} }
+
+func softBounceKey(address string) key { return key{suppressionPK(address), "SOFTBOUNCE"} }
+
 func usernameClaimKey(u string) key { return key{"USERNAME#" + strings.ToLower(u), "CLAIM"} }
 
 // Email tokens live in the user's partition, one per purpose, so issuing a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -191,19 +192,24 @@ type EmailOwner struct {
 	// The account's organization name and theme (its profile's copy).
 	OrganizationName string
 	Theme            json.RawMessage
+	// Suppressed is true when Amazon SES reported a hard bounce or a
+	// complaint for the address (suppression.go): nothing is sent to it.
+	Suppressed bool
 }
 
 // EmailOwner finds the account whose email is email in its canonical form
 // (shared/emailaddr): one strongly consistent read of the email claim (with
 // the key claims had before the canonical form, for an address where it
-// differs). found is false when nobody holds the address. A claim written
-// before claims kept the address costs a second read, of the profile.
+// differs), and in the same BatchGetItem the address's suppression. found
+// is false when nobody holds the address. A claim written before claims
+// kept the address costs a second read, of the profile.
 func (s *Store) EmailOwner(ctx context.Context, email string) (o EmailOwner, found bool, err error) {
 	keys := emailClaimKeys(email)
-	got, err := s.batchGet(ctx, keys)
+	got, err := s.batchGet(ctx, append(slices.Clip(keys), suppressionKey(email)))
 	if err != nil {
 		return o, false, err
 	}
+	_, suppressed := got[suppressionKey(email)]
 	for _, k := range keys {
 		it, ok := got[k]
 		if !ok {
@@ -225,6 +231,7 @@ func (s *Store) EmailOwner(ctx context.Context, email string) (o EmailOwner, fou
 			o.Address, o.OrganizationName, o.Theme = u.Email, u.OrganizationName, u.Theme
 		}
 		if sameAddress(o.Address, email) {
+			o.Suppressed = suppressed
 			return o, true, nil
 		}
 		// A claim made before the canonical form, on a key that is another

@@ -25,15 +25,22 @@ const (
 	EmailSent       Metric = "EmailSent"       // emails SES accepted
 	EmailThrottled  Metric = "EmailThrottled"  // emails not sent because the address had its share
 	EmailFailed     Metric = "EmailFailed"     // emails SES refused or could not be reached for
-	ClientErrors    Metric = "4xx"             // answers 400 to 499, by route
-	ServerErrors    Metric = "5xx"             // answers 500 and up, by route
-	DynamoDBRetries Metric = "DynamoDBRetries" // DynamoDB calls repeated after a transient answer
+	EmailSuppressed Metric = "EmailSuppressed" // emails not sent because SES reported the address as bouncing or complaining
+	// What SES reports back (the email feedback function), per recipient.
+	EmailBounced     Metric = "EmailBounced"     // hard bounces: the address is suppressed
+	EmailSoftBounced Metric = "EmailSoftBounced" // soft bounces, counted only
+	EmailComplained  Metric = "EmailComplained"  // complaints: the address is suppressed
+	EmailDelivered   Metric = "EmailDelivered"   // deliveries
+	ClientErrors     Metric = "4xx"              // answers 400 to 499, by route
+	ServerErrors     Metric = "5xx"              // answers 500 and up, by route
+	DynamoDBRetries  Metric = "DynamoDBRetries"  // DynamoDB calls repeated after a transient answer
 )
 
 // Metrics lists every metric, in the order of the docs.
 var Metrics = []Metric{
 	ColdStart, SignUps, LoginSucceeded, LoginFailed, LoginThrottled, TokenRefreshed,
-	EmailSent, EmailThrottled, EmailFailed, ClientErrors, ServerErrors, DynamoDBRetries,
+	EmailSent, EmailThrottled, EmailFailed, EmailSuppressed, EmailBounced, EmailSoftBounced, EmailComplained,
+	EmailDelivered, ClientErrors, ServerErrors, DynamoDBRetries,
 }
 
 // Dimensions are the dimension sets of each metric: every metric has the

@@ -35,12 +35,17 @@ const (
 	FieldStatus         = "status"
 	FieldLatency        = "latency_ms"
 	FieldXRayTraceID    = "xray_trace_id"
+	// The event line of a function invoked by other events (EventLine).
+	FieldEventSource = "event_source"
+	FieldRecords     = "records"
+	FieldIgnored     = "ignored"
 )
 
 // Fields lists every field name above.
 var Fields = []string{
 	FieldService, FieldFunctionName, FieldFunctionMemory, FieldColdStart, FieldAWSRequestID,
 	FieldAPIGWRequestID, FieldRoute, FieldStatus, FieldLatency, FieldXRayTraceID,
+	FieldEventSource, FieldRecords, FieldIgnored,
 }
 
 // Service is the service every function belongs to: the dimension all of
@@ -63,14 +68,18 @@ func FunctionLogger(log *slog.Logger, name, memoryMB string) *slog.Logger {
 // serves it.
 type Invocation struct {
 	AWSRequestID   string // Lambda's id of the invocation
-	APIGWRequestID string // API Gateway's id of the request
+	APIGWRequestID string // API Gateway's id of the request; "" for other events
 	ColdStart      bool   // the first invocation this handler serves
 	XRayTraceID    string // when the invocation is traced
 }
 
 // Logger returns log with the invocation's fields.
 func (inv Invocation) Logger(log *slog.Logger) *slog.Logger {
-	args := []any{FieldAWSRequestID, inv.AWSRequestID, FieldAPIGWRequestID, inv.APIGWRequestID, FieldColdStart, inv.ColdStart}
+	args := []any{FieldAWSRequestID, inv.AWSRequestID}
+	if inv.APIGWRequestID != "" { // an invocation by another event than API Gateway's has none
+		args = append(args, FieldAPIGWRequestID, inv.APIGWRequestID)
+	}
+	args = append(args, FieldColdStart, inv.ColdStart)
 	if inv.XRayTraceID != "" {
 		args = append(args, FieldXRayTraceID, inv.XRayTraceID)
 	}
@@ -80,4 +89,16 @@ func (inv Invocation) Logger(log *slog.Logger) *slog.Logger {
 // RequestLine writes the one line every request ends with.
 func RequestLine(ctx context.Context, log *slog.Logger, method, path, route string, status int, latencyMS float64) {
 	log.InfoContext(ctx, "request", "method", method, "path", path, FieldRoute, route, FieldStatus, status, FieldLatency, latencyMS)
+}
+
+// EventLine writes the one line every invocation by another event than an
+// HTTP request ends with: the event's source (aws:sns), its records, how
+// many of them were recorded or ignored, and the latency.
+func EventLine(ctx context.Context, log *slog.Logger, source string, records, ignored int, err error, latencyMS float64) {
+	args := []any{FieldEventSource, source, FieldRecords, records, FieldIgnored, ignored, FieldLatency, latencyMS}
+	if err != nil {
+		log.ErrorContext(ctx, "event", append(args, "err", err.Error())...)
+		return
+	}
+	log.InfoContext(ctx, "event", args...)
 }

@@ -180,7 +180,9 @@ func handleSendEmail(d *deps, p store.EmailPurpose, detail string) http.Handler 
 //
 // Addresses with and without an account get the same DynamoDB work: the
 // budget, the claim lookup, and the conditional token write, which for no
-// account targets a user nobody is and writes nothing. The one difference,
+// account targets a user nobody is and writes nothing; an address Amazon
+// SES reported as bouncing or complaining (store.Suppress) is treated as
+// one with no account. The one difference,
 // sending, is covered by pace: a request that sends nothing waits as long
 // as sending has been taking. If SES fails, the answer is the contract's
 // 503; that alone could tell, during an SES outage, that the address has
@@ -199,7 +201,14 @@ func (d *deps) sendTokenEmail(ctx context.Context, email string, p store.EmailPu
 		return err
 	}
 	id := owner.UserID
-	if !found {
+	if !found || owner.Suppressed {
+		// An address SES reported a hard bounce or complaint for gets
+		// nothing, with the same work and timing as an address with no
+		// account: the token write targets nobody and writes nothing.
+		if found {
+			telemetry.Count(ctx, telemetry.EmailSuppressed)
+			web.Logger(ctx).Info("email not sent: the address is suppressed", "user_id", owner.UserID, "purpose", string(p))
+		}
 		id = noAccountUserID
 	}
 	secret, stored, err := d.newEmailToken(p)

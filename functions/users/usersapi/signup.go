@@ -167,15 +167,38 @@ func handleSignup(d *deps) http.Handler {
 		telemetry.Count(ctx, telemetry.SignUps)
 		log := web.Logger(ctx).With("user_id", u.ID)
 		log.Info("user signed up", "organization_id", u.OrganizationID)
-		msg, err := tokenMessage(d.Links, store.PurposeConfirm, recipient{Address: u.Email, OrganizationName: u.OrganizationName, Theme: u.Theme}, secret)
-		if err == nil {
-			err = d.send(ctx, msg)
-		}
-		if err != nil {
+		if err := d.sendConfirmation(ctx, u, secret); err != nil {
 			log.Error("signup: confirmation email not sent; the account exists and resend-confirm-email can send it", "err", err)
 		}
 		web.JSON(w, r, http.StatusCreated, userBody(pufinid.Account{User: u, Acceptances: accepted}, current))
 	})
+}
+
+// sendConfirmation emails the confirmation link of a new account, unless
+// Amazon SES reported its address as bouncing or complaining (an earlier
+// account's): one eventually consistent read. A suppressed address waits
+// as long as a send would, so the answer does not tell.
+func (d *deps) sendConfirmation(ctx context.Context, u pufinid.User, secret string) error {
+	suppressed, err := d.Store.IsSuppressed(ctx, u.Email)
+	if err != nil {
+		return err
+	}
+	if suppressed {
+		telemetry.Count(ctx, telemetry.EmailSuppressed)
+		web.Logger(ctx).Info("email not sent: the address is suppressed", "user_id", u.ID, "purpose", string(store.PurposeConfirm))
+		d.pace.wait(ctx)
+		return nil
+	}
+	msg, err := tokenMessage(d.Links, store.PurposeConfirm, recipient{Address: u.Email, OrganizationName: u.OrganizationName, Theme: u.Theme}, secret)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := d.send(ctx, msg); err != nil {
+		return err
+	}
+	d.pace.observe(time.Since(start))
+	return nil
 }
 
 // signupReferences reads the organization signup joins (nil for an unknown

@@ -14,7 +14,6 @@ import (
 
 	"github.com/pufinid/pufinid-api/shared/config"
 	"github.com/pufinid/pufinid-api/shared/dev/samtemplate"
-	"github.com/pufinid/pufinid-api/shared/lambdafn"
 	"github.com/pufinid/pufinid-api/shared/mailer/sesmail"
 	"github.com/pufinid/pufinid-api/shared/secretkeys"
 )
@@ -65,7 +64,7 @@ func (r *Recorder) Asked() []string {
 // logicalID, with every variable its template environment sets given a
 // valid value, and fails t unless setup succeeds and the variables it read
 // are exactly the template's, plus Lambda-provided and optional ones.
-func Check(t *testing.T, logicalID string, setup lambdafn.Setup) {
+func Check[H any](t *testing.T, logicalID string, setup func(context.Context, config.Env) (H, error)) {
 	t.Helper()
 	tmpl, err := samtemplate.LoadModule(".")
 	if err != nil {
@@ -90,7 +89,7 @@ func Check(t *testing.T, logicalID string, setup lambdafn.Setup) {
 	if err != nil {
 		t.Fatalf("setup with the template's environment: %v", err)
 	}
-	if h == nil {
+	if any(h) == nil {
 		t.Fatal("setup returned no handler")
 	}
 	asked := rec.Asked()

@@ -191,3 +191,62 @@ func String(lines []Line) string {
 	}
 	return b.String()
 }
+
+// EventInvocation checks the lines of one function process that served
+// one invocation by another event than an HTTP request: as Invocation,
+// but the lines carry no API Gateway request id, and the one line the
+// invocation ends with is its event line (telemetry.EventLine).
+func EventInvocation(lines []Line, coldStart bool) error {
+	var errs []error
+	requestID := ""
+	eventLines := 0
+	for i, l := range lines {
+		fail := func(format string, args ...any) {
+			errs = append(errs, fmt.Errorf("line %d (%q): %s", i+1, l.Msg(), fmt.Sprintf(format, args...)))
+		}
+		if l[telemetry.FieldService] != telemetry.Service {
+			fail("%s = %v, want %q", telemetry.FieldService, l[telemetry.FieldService], telemetry.Service)
+		}
+		if s, _ := l[telemetry.FieldFunctionName].(string); s == "" {
+			fail("no %s", telemetry.FieldFunctionName)
+		}
+		id, _ := l[telemetry.FieldAWSRequestID].(string)
+		switch {
+		case id == "" && requestID == "":
+			continue // an init line
+		case id == "":
+			fail("no %s, after the invocation's first line", telemetry.FieldAWSRequestID)
+			continue
+		case requestID == "":
+			requestID = id
+		case id != requestID:
+			fail("%s %q, want the invocation's %q", telemetry.FieldAWSRequestID, id, requestID)
+		}
+		if l[telemetry.FieldColdStart] != coldStart {
+			fail("%s = %v, want %v", telemetry.FieldColdStart, l[telemetry.FieldColdStart], coldStart)
+		}
+		switch l.Msg() {
+		case "event":
+			eventLines++
+			if s, _ := l[telemetry.FieldEventSource].(string); s == "" {
+				fail("no %s", telemetry.FieldEventSource)
+			}
+			for _, f := range []string{telemetry.FieldRecords, telemetry.FieldIgnored, telemetry.FieldLatency} {
+				if _, ok := l[f].(float64); !ok {
+					fail("%s = %v, want a number", f, l[f])
+				}
+			}
+		case "metrics":
+			if err := EMF(l); err != nil {
+				fail("%v", err)
+			}
+			if _, ok := l[string(telemetry.ColdStart)]; ok != coldStart {
+				fail("ColdStart metric present %v, want %v", ok, coldStart)
+			}
+		}
+	}
+	if eventLines != 1 {
+		errs = append(errs, fmt.Errorf("%d event lines, want 1", eventLines))
+	}
+	return errors.Join(errs...)
+}

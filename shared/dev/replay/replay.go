@@ -84,12 +84,17 @@ type Options struct {
 	// Setups are the functions' Setups by logical id (functions.Setups()),
 	// each run in process: a function of template.yaml with none is
 	// reported as not replayable.
-	Setups  map[string]lambdafn.Setup
-	RIE     string         // the emulator; "" builds it with `make rie-path`
-	Targets []string       // InProcess, Emulator; nil: both
-	Filter  *regexp.Regexp // replays only the event files it matches; nil: all
-	Update  bool           // rewrite each expectation from the in-process answer
-	Logs    io.Writer      // the functions' logs; nil discards them
+	Setups map[string]lambdafn.Setup
+	// EventSetups are the Setups of the functions outside the HTTP API
+	// (functions.EventSetups()). Their events are replayed the same two
+	// ways; the expectation holds the function's answer and the items the
+	// event wrote to the table.
+	EventSetups map[string]lambdafn.EventSetup
+	RIE         string         // the emulator; "" builds it with `make rie-path`
+	Targets     []string       // InProcess, Emulator; nil: both
+	Filter      *regexp.Regexp // replays only the event files it matches; nil: all
+	Update      bool           // rewrite each expectation from the in-process answer
+	Logs        io.Writer      // the functions' logs; nil discards them
 	// Parallel is how many events replay at once (default 2, this
 	// machine's core count).
 	Parallel int
@@ -199,8 +204,12 @@ func NewReplayer(ctx context.Context, o Options) (_ *Replayer, err error) {
 		if r.dynamo[f.LogicalID], err = newRecorder(r.db.URL, dynamoActions); err != nil {
 			return nil, err
 		}
-		if _, ok := r.setup(f.LogicalID); !ok {
-			r.missing[f.LogicalID] = "no Setup in Options.Setups (package functions' list of groups)"
+		if f.InAPI() {
+			if _, ok := r.setup(f.LogicalID); !ok {
+				r.missing[f.LogicalID] = "no Setup in Options.Setups (package functions' list of groups)"
+			}
+		} else if setup := r.opts.EventSetups[f.LogicalID]; setup == nil {
+			r.missing[f.LogicalID] = "no Setup in Options.EventSetups (package functions' list of event functions)"
 		}
 	}
 	if err := r.startSecrets(); err != nil {
@@ -469,15 +478,23 @@ func (r *Replayer) one(ctx context.Context, ev Event, target string) Result {
 			return res
 		}
 	}
-	resp, vals, err := r.invoke(ctx, ev, f, target)
-	if err != nil {
-		res.Err = err
-		return res
-	}
-	got, err := normalize(resp, vals, r.stable)
-	if err != nil {
-		res.Err = err
-		return res
+	var got []byte
+	if f.InAPI() {
+		resp, vals, err := r.invoke(ctx, ev, f, target)
+		if err != nil {
+			res.Err = err
+			return res
+		}
+		if got, err = normalize(resp, vals, r.stable); err != nil {
+			res.Err = err
+			return res
+		}
+	} else {
+		var err error
+		if got, err = r.invokeEvent(ctx, ev, f, target); err != nil {
+			res.Err = err
+			return res
+		}
 	}
 	expPath := filepath.Join(r.opts.Root, ev.ExpectedPath())
 	if r.opts.Update && target == InProcess {
@@ -489,7 +506,11 @@ func (r *Replayer) one(ctx context.Context, ev Event, target string) Result {
 		res.Err = fmt.Errorf("%s: no expectation (run with -update to write it): %w", ev.Path, err)
 		return res
 	}
-	want, err = canonical(want)
+	if f.InAPI() {
+		want, err = canonical(want)
+	} else {
+		want, err = canonicalEvent(want)
+	}
 	if err != nil {
 		res.Err = fmt.Errorf("%s: %w", ev.ExpectedPath(), err)
 		return res
@@ -746,7 +767,7 @@ func (n normalizer) str(s string) string {
 	})
 }
 
-func marshal(exp expectation) ([]byte, error) {
+func marshal(exp any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")

@@ -40,7 +40,7 @@ func mustRoot(t *testing.T) string {
 func TestReplay(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	r, err := NewReplayer(ctx, Options{Root: mustRoot(t), Setups: functions.Setups(), Update: *update})
+	r, err := NewReplayer(ctx, Options{Root: mustRoot(t), Setups: functions.Setups(), EventSetups: functions.EventSetups(), Update: *update})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -275,8 +275,9 @@ func TestEnvFileNamesDeclaredVariables(t *testing.T) {
 func TestEveryFunctionStartsUnderSAMLocal(t *testing.T) {
 	t.Parallel()
 	p := mustProject(t)
-	if len(p.template.Functions) != len(functions.Groups) {
-		t.Fatalf("template.yaml has %d functions, package functions %d groups", len(p.template.Functions), len(functions.Groups))
+	if len(p.template.Functions) != len(functions.Groups)+len(functions.EventFunctions) {
+		t.Fatalf("template.yaml has %d functions, package functions %d groups and %d event functions",
+			len(p.template.Functions), len(functions.Groups), len(functions.EventFunctions))
 	}
 	for _, cmd := range samlocal.Commands {
 		o, overrides := p.command(t, cmd)
@@ -310,11 +311,15 @@ func TestEveryFunctionStartsUnderSAMLocal(t *testing.T) {
 				if _, ok := fn.Env[secretkeys.EnvSecret]; ok && env[secretkeys.EnvSecret] != p.localstack.signingSecret {
 					t.Errorf("%s=%q, want make localstack-seed's %q", secretkeys.EnvSecret, env[secretkeys.EnvSecret], p.localstack.signingSecret)
 				}
-				g, ok := functions.Lookup(fn.LogicalID)
-				if !ok {
-					t.Fatalf("package functions has no group for %s", fn.LogicalID)
+				var err error
+				if g, ok := functions.Lookup(fn.LogicalID); ok {
+					_, err = g.Setup(context.Background(), lenv)
+				} else if e, ok := functions.LookupEvent(fn.LogicalID); ok {
+					_, err = e.Setup(context.Background(), lenv)
+				} else {
+					t.Fatalf("package functions has no group or event function for %s", fn.LogicalID)
 				}
-				if _, err := g.Setup(context.Background(), lenv); err != nil {
+				if err != nil {
 					t.Errorf("Setup with sam local's environment: %v\nenvironment: %v", err, env)
 				}
 			})

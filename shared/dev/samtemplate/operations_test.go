@@ -168,6 +168,8 @@ func alarms(tmpl *samtemplate.Template) []alarm {
 				v := dig(d, "Value")
 				if r, ok := v.(map[string]any); ok && r["Ref"] != nil {
 					v = "!Ref " + fmt.Sprint(r["Ref"])
+				} else if ok && r["Fn::GetAtt"] != nil {
+					v = "!GetAtt " + getAtt(r["Fn::GetAtt"])
 				}
 				s += fmt.Sprint(" ", dig(d, "Name"), "=", v)
 			}
@@ -229,6 +231,34 @@ func TestAlarmsWatchWhatFailsAndNotifyTheTopic(t *testing.T) {
 	}
 	numberParameter(t, tmpl, "Alarm5xxRatePercent", "1")
 	numberParameter(t, tmpl, "AlarmLatencyP99Ms", "2000")
+	// SES reviews an account at these rates (docs/email.md).
+	for _, c := range []struct{ metric, param, def string }{
+		{"Reputation.BounceRate", "AlarmBounceRate", "0.05"},
+		{"Reputation.ComplaintRate", "AlarmComplaintRate", "0.001"},
+	} {
+		got := watched("AWS/SES " + c.metric)
+		if len(got) != 1 {
+			t.Errorf("%d alarms on SES's %s, want 1", len(got), c.metric)
+			continue
+		}
+		if !reflect.DeepEqual(got[0].props["Threshold"], samtemplate.Ref(c.param)) || got[0].props["ComparisonOperator"] != "GreaterThanOrEqualToThreshold" {
+			t.Errorf("%s: Threshold %v %v, want >= !Ref %s", got[0].id, got[0].props["ComparisonOperator"], got[0].props["Threshold"], c.param)
+		}
+		numberParameter(t, tmpl, c.param, c.def)
+	}
+	// Every event function's dead letters: an event not recorded.
+	// Lambda retries an asynchronous event twice, then drops it, unless the
+	// function has a dead-letter queue.
+	for _, f := range tmpl.EventFunctions() {
+		queue, _ := dig(tmpl.Resources[f.LogicalID].Properties, "DeadLetterQueue", "TargetArn", "Fn::GetAtt").([]any)
+		if len(queue) != 2 || queue[1] != "Arn" || dig(tmpl.Resources[f.LogicalID].Properties, "DeadLetterQueue", "Type") != "SQS" {
+			t.Errorf("%s: DeadLetterQueue %v, want an SQS queue of the stack (!GetAtt <queue>.Arn)", f.LogicalID, dig(tmpl.Resources[f.LogicalID].Properties, "DeadLetterQueue"))
+			continue
+		}
+		if got := watched(fmt.Sprintf("AWS/SQS ApproximateNumberOfMessagesVisible QueueName=!GetAtt %s.QueueName", queue[0])); len(got) != 1 {
+			t.Errorf("%s: %d alarms on its dead-letter queue %s, want 1", f.LogicalID, len(got), queue[0])
+		}
+	}
 
 	topic := samtemplate.Ref("AlarmTopic")
 	for _, a := range all {
@@ -246,7 +276,7 @@ func TestAlarmsWatchWhatFailsAndNotifyTheTopic(t *testing.T) {
 		}
 		checkMetricMath(t, a)
 	}
-	if want := 2*len(tmpl.Functions) + 3; len(all) != want {
+	if want := 2*len(tmpl.Functions) + 3 + 2 + len(tmpl.EventFunctions()); len(all) != want {
 		t.Errorf("%d alarms, want %d", len(all), want)
 	}
 }
@@ -356,4 +386,16 @@ func TestEveryReferenceNamesSomethingDeclared(t *testing.T) {
 		}
 		walk(id, res.Properties)
 	}
+}
+
+// getAtt reads Fn::GetAtt's argument, a list or a dotted string.
+func getAtt(v any) string {
+	if l, ok := v.([]any); ok {
+		parts := make([]string, len(l))
+		for i, p := range l {
+			parts[i] = fmt.Sprint(p)
+		}
+		return strings.Join(parts, ".")
+	}
+	return fmt.Sprint(v)
 }

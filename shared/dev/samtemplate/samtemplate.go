@@ -68,7 +68,13 @@ type Function struct {
 	// route (an HttpApi event without Path and Method): every request no
 	// route matches.
 	DefaultRoute bool
+	// EventSources are the types of the function's other events ("SNS"),
+	// sorted: a function with them and no route is outside the HTTP API.
+	EventSources []string
 }
+
+// InAPI reports whether the function serves routes of the HTTP API.
+func (f Function) InAPI() bool { return len(f.Routes) > 0 || f.DefaultRoute }
 
 // EnvNames lists the function's environment variables, sorted.
 func (f Function) EnvNames() []string { return slices.Sorted(maps.Keys(f.Env)) }
@@ -116,6 +122,29 @@ func (t *Template) Function(id string) (Function, bool) {
 		}
 	}
 	return Function{}, false
+}
+
+// APIFunctions are the functions that serve routes of the HTTP API, in
+// template order; the others are invoked by other events.
+func (t *Template) APIFunctions() []Function {
+	var fs []Function
+	for _, f := range t.Functions {
+		if f.InAPI() {
+			fs = append(fs, f)
+		}
+	}
+	return fs
+}
+
+// EventFunctions are the functions outside the HTTP API.
+func (t *Template) EventFunctions() []Function {
+	var fs []Function
+	for _, f := range t.Functions {
+		if !f.InAPI() {
+			fs = append(fs, f)
+		}
+	}
+	return fs
 }
 
 // Routes lists every function's routes, in function order.
@@ -304,6 +333,10 @@ func function(id string, res *serverless.Function, g serverlessGlobals) (Functio
 	for _, name := range slices.Sorted(maps.Keys(res.Events)) {
 		ev := res.Events[name]
 		if ev.Type != "HttpApi" {
+			if !slices.Contains(f.EventSources, ev.Type) {
+				f.EventSources = append(f.EventSources, ev.Type)
+				slices.Sort(f.EventSources)
+			}
 			continue
 		}
 		if ev.Properties == nil || ev.Properties.HttpApiEvent == nil {
