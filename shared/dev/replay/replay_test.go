@@ -116,6 +116,10 @@ func TestEventsAreTheEventsAPIGatewaySends(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if f, _ := tmpl.Function(ev.Function); !f.InAPI() {
+				checkSNSEvent(t, f, raw)
+				return
+			}
 			var req events.APIGatewayV2HTTPRequest
 			dec := json.NewDecoder(bytes.NewReader(raw))
 			dec.DisallowUnknownFields()
@@ -329,5 +333,29 @@ func TestCheckPolicies(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkSNSEvent checks an event of a function outside the HTTP API: an
+// SNS event as Lambda delivers it, to a function SNS invokes.
+func checkSNSEvent(t *testing.T, f samtemplate.Function, raw []byte) {
+	t.Helper()
+	if !slices.Contains(f.EventSources, "SNS") {
+		t.Fatalf("%s: events/ holds an SNS event, but %s has no SNS event source (%v)", f.LogicalID, f.LogicalID, f.EventSources)
+	}
+	var ev events.SNSEvent
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ev); err != nil {
+		t.Fatalf("not an SNS event: %v", err)
+	}
+	if len(ev.Records) != 1 {
+		t.Errorf("%d records; SNS delivers one per invocation", len(ev.Records))
+	}
+	for _, r := range ev.Records {
+		if r.EventSource != "aws:sns" || r.EventVersion != "1.0" || r.SNS.Type != "Notification" || r.SNS.MessageID == "" ||
+			r.SNS.TopicArn == "" || r.SNS.Message == "" || r.SNS.Timestamp.IsZero() || r.SNS.SignatureVersion == "" {
+			t.Errorf("incomplete record: %+v", r)
+		}
 	}
 }
