@@ -51,7 +51,8 @@
 //	account of an email address     BatchGetItem EMAIL#<canonical email> / CLAIM (holds the user id, the      1 (2 for a claim
 //	                                stored address and the organization's name and theme for the emails;   older than that)
 //	                                with the legacy key EMAIL#<lower-cased email> when the two differ,
-//	                                trusted only for the same canonical address)
+//	                                trusted only for the same canonical address), and the address's
+//	                                suppression, SUPPRESSED#<canonical email> / SUPPRESSED
 //	update profile                  UpdateItem USER#<id> / PROFILE, if it exists                              1
 //	change password                 UpdateItem USER#<id> / PROFILE: SET password_hash, REMOVE                  1, whatever the
 //	                                refresh_tokens (every session ends), if password_hash is the one checked  refresh tokens
@@ -71,6 +72,14 @@
 //	                                window is in progress, a conditional PutItem opens one; when both         window; 3 to refuse
 //	                                refuse, a strong GetItem tells a spent budget from this call's own
 //	                                earlier write (an answer lost, the write sent again)
+//
+//	Email feedback (suppression.go: what SES reports, through the email feedback function)
+//	suppress an address             UpdateItem SUPPRESSED#<canonical email> / SUPPRESSED: reasons, first and   1
+//	                                last SES time, count; unless its last feedback id is this event's
+//	count a soft bounce             UpdateItem SUPPRESSED#<canonical email> / SOFTBOUNCE, TTL 30 days after    1
+//	                                the last; unless its last feedback id is this event's
+//	address suppressed (signup)     GetItem SUPPRESSED#<canonical email> / SUPPRESSED, eventually consistent   1 (the email routes: 0,
+//	                                                                                                          in the claim's batch)
 //
 //	Signing keys (jwks.go)
 //	public key set                  GetItem KEYS / JWKS, eventually consistent; then trusted for           0 warm, 1 per instance
