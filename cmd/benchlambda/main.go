@@ -37,7 +37,6 @@ import (
 	"time"
 
 	"github.com/pufinid/pufinid-api/functions"
-	"github.com/pufinid/pufinid-api/shared/dev/lambdaenv"
 	"github.com/pufinid/pufinid-api/shared/dev/lambdarun"
 	"github.com/pufinid/pufinid-api/shared/dev/module"
 	"github.com/pufinid/pufinid-api/shared/dev/replay"
@@ -162,13 +161,6 @@ func prepare(ctx context.Context, root string, r *replay.Replayer) ([]*subject, 
 		return nil, cleanup, err
 	}
 	h := &subject{name: hello, bootstrap: helloBin, event: sample, env: map[string]string{"AWS_LAMBDA_FUNCTION_NAME": hello}}
-	// Settings of the Go runtime the template gives every function
-	// (Globals) are the yardstick's too: the comparison is of code.
-	for _, name := range lambdaenv.RuntimeRead {
-		if v, ok := r.Template().GlobalEnv()[name]; ok {
-			h.env[name] = v
-		}
-	}
 	if h.size, err = fileSize(helloArm); err != nil {
 		return nil, cleanup, err
 	}

@@ -64,7 +64,4 @@ func (e localEnv) forFunction(f samtemplate.Function) (config.Env, error) {
 var optionalLocally = map[string]bool{
 	sesmail.EnvFromAddress: true, sesmail.EnvConfigurationSet: true, sesmail.EnvEndpoint: true,
 	secretkeys.EnvSecret: true, secretkeys.EnvEndpoint: true,
-	// Read by the Go runtime of each Lambda process; the local server is
-	// one process for every function.
-	"GOMAXPROCS": true,
 }

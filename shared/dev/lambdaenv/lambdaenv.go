@@ -26,10 +26,6 @@ var LambdaProvided = []string{
 	"AWS_LAMBDA_LOG_FORMAT", "AWS_LAMBDA_LOG_LEVEL", "AWS_LAMBDA_RUNTIME_API", "TZ",
 }
 
-// RuntimeRead are variables the template may set that the Go runtime
-// reads itself, before any main runs.
-var RuntimeRead = []string{"GOMAXPROCS"}
-
 // Optional are variables a main reads with a default, so the template may
 // leave them out: LOG_LEVEL (info unless set), REFERENCE_CACHE_TTL (1m).
 var Optional = []string{config.EnvLogLevel, config.EnvReferenceTTL}
@@ -103,7 +99,7 @@ func Check[H any](t *testing.T, logicalID string, setup func(context.Context, co
 		}
 	}
 	for _, name := range f.EnvNames() {
-		if !slices.Contains(asked, name) && !slices.Contains(RuntimeRead, name) {
+		if !slices.Contains(asked, name) {
 			t.Errorf("template.yaml sets %s for %s, whose main never reads it", name, logicalID)
 		}
 	}
@@ -117,7 +113,6 @@ func Check[H any](t *testing.T, logicalID string, setup func(context.Context, co
 // sampleValues are valid values of every variable template.yaml may set,
 // as a deployment's parameters would give them.
 var sampleValues = map[string]string{
-	"GOMAXPROCS":                "1",
 	config.EnvTable:             "pufinid-api-dev-Table-EXAMPLE",
 	config.EnvDynamoDBEndpoint:  "",
 	secretkeys.EnvSecret:        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:pufinid-api-dev-SigningKeys-EXAMPLE",

@@ -49,7 +49,6 @@ import (
 	"github.com/pufinid/pufinid-api/shared/dev/embeddeddb"
 	"github.com/pufinid/pufinid-api/shared/dev/fixtures"
 	"github.com/pufinid/pufinid-api/shared/dev/gateway"
-	"github.com/pufinid/pufinid-api/shared/dev/lambdaenv"
 	"github.com/pufinid/pufinid-api/shared/dev/lambdarun"
 	"github.com/pufinid/pufinid-api/shared/dev/logcheck"
 	"github.com/pufinid/pufinid-api/shared/dev/outbox"
@@ -627,12 +626,6 @@ func (r *Replayer) env(f samtemplate.Function, table string) (map[string]string,
 	}
 	if rec, ok := r.sm[f.LogicalID]; ok {
 		values[secretkeys.EnvEndpoint] = rec.URL
-	}
-	// What only the Go runtime reads is given as the template has it.
-	for _, name := range lambdaenv.RuntimeRead {
-		if v, ok := f.Env[name]; ok {
-			values[name] = v
-		}
 	}
 	env := lambdaEnv(f.LogicalID)
 	for _, name := range f.EnvNames() {

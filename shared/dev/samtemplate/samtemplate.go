@@ -124,21 +124,6 @@ func (t *Template) Function(id string) (Function, bool) {
 	return Function{}, false
 }
 
-// GlobalEnv is Globals.Function's environment: the variables every
-// function gets, as written (literal values only).
-func (t *Template) GlobalEnv() map[string]string {
-	env := map[string]string{}
-	fn, _ := t.Globals["Function"].(map[string]any)
-	envs, _ := fn["Environment"].(map[string]any)
-	vars, _ := envs["Variables"].(map[string]any)
-	for k, v := range vars {
-		if s, ok := v.(string); ok {
-			env[k] = s
-		}
-	}
-	return env
-}
-
 // APIFunctions are the functions that serve routes of the HTTP API, in
 // template order; the others are invoked by other events.
 func (t *Template) APIFunctions() []Function {
