@@ -34,7 +34,7 @@ func TestReportAppliesTheBudget(t *testing.T) {
 		t.Errorf("report: %v, want 3 over budget", err)
 	}
 	for _, want := range []string{
-		"OVER BUDGET SlowStart: cold start 1.52× hello-world's (max 1.5×)",
+		"OVER BUDGET SlowStart: cold start 1.52× hello-world's, paired by round (max 1.5×)",
 		"OVER BUDGET Big: binary 15.0 MB (max 15.0 MB)",
 		"OVER BUDGET Hungry: peak RSS 64.0 MB (max 64.0 MB)",
 	} {

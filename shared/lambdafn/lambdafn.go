@@ -7,6 +7,7 @@
 package lambdafn
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"os"
@@ -31,8 +32,40 @@ func Start(setup Setup) {
 	if err != nil {
 		config.Fatal(log, err)
 	}
-	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
+	proxy := httpadapter.NewV2(h).ProxyWithContext
+	if eh, ok := h.(EventHandler); ok {
+		lambda.Start(withEvents{http: lambda.NewHandler(proxy), events: eh})
+		return
+	}
+	lambda.Start(proxy)
 }
+
+// EventHandler is a group's handler that also takes events other than
+// HTTP requests: the token function is its signing keys' rotation
+// function, which Secrets Manager invokes.
+type EventHandler interface {
+	http.Handler
+	HandleEvent(ctx context.Context, payload []byte) ([]byte, error)
+}
+
+// withEvents sends API Gateway's requests to the HTTP adapter and every
+// other payload to the group's HandleEvent.
+type withEvents struct {
+	http   lambda.Handler
+	events EventHandler
+}
+
+func (w withEvents) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	if IsHTTPEvent(payload) {
+		return w.http.Invoke(ctx, payload)
+	}
+	return w.events.HandleEvent(ctx, payload)
+}
+
+// IsHTTPEvent reports whether payload is an API Gateway HTTP API request
+// (payload 2.0 always has a routeKey; no other event this project's
+// functions take has one).
+func IsHTTPEvent(payload []byte) bool { return bytes.Contains(payload, []byte(`"routeKey"`)) }
 
 // EventSetup reads the environment of a function invoked with events
 // other than HTTP requests, and builds its handler: Lambda's event in,

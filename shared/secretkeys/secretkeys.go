@@ -45,9 +45,22 @@ type Options struct {
 
 // Open returns the key source of the secret getenv names.
 func Open(getenv func(string) string, o Options) (token.KeySource, error) {
+	client, id, err := newClient(getenv, o)
+	if err != nil {
+		return nil, err
+	}
+	ttl := o.CacheTTL
+	if ttl <= 0 {
+		ttl = token.DefaultCacheTTL
+	}
+	return token.Cached(&source{client: client, id: id}, ttl, o.Now), nil
+}
+
+// newClient is the Secrets Manager client of the secret getenv names.
+func newClient(getenv func(string) string, o Options) (*secretsmanager.Client, string, error) {
 	id := getenv(EnvSecret)
 	if id == "" {
-		return nil, fmt.Errorf("secretkeys: %s is not set", EnvSecret)
+		return nil, "", fmt.Errorf("secretkeys: %s is not set", EnvSecret)
 	}
 	endpoint := getenv(EnvEndpoint)
 	cfg := awsenv.Config(getenv, awsenv.Options{Endpoint: endpoint})
@@ -59,11 +72,7 @@ func Open(getenv func(string) string, o Options) (token.KeySource, error) {
 			so.HTTPClient = o.HTTPClient
 		}
 	})
-	ttl := o.CacheTTL
-	if ttl <= 0 {
-		ttl = token.DefaultCacheTTL
-	}
-	return token.Cached(&source{client: client, id: id}, ttl, o.Now), nil
+	return client, id, nil
 }
 
 type source struct {

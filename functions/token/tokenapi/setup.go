@@ -2,10 +2,19 @@ package tokenapi
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"log/slog"
 	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/pufinid/pufinid-api/shared/config"
 	"github.com/pufinid/pufinid-api/shared/secretkeys"
+	"github.com/pufinid/pufinid-api/shared/telemetry"
 	"github.com/pufinid/pufinid-api/shared/token"
 )
 
@@ -21,13 +30,57 @@ func Setup(ctx context.Context, env config.Env) (http.Handler, error) {
 		return nil, err
 	}
 	keys := env.SigningKeys
+	var rotation *secretkeys.Rotation
 	if keys == nil {
 		if keys, err = secretkeys.Open(env.Getenv, secretkeys.Options{Now: env.Now}); err != nil {
+			return nil, err
+		}
+		// The secret's rotation function is this function: the only one
+		// whose role may read the private keys.
+		if rotation, err = secretkeys.NewRotation(env.Getenv, secretkeys.Options{Now: env.Now}, st, rand.Reader); err != nil {
 			return nil, err
 		}
 	}
 	// Tokens are verified, and the JWKS answered, with the published public
 	// set, as every function does: only signing waits for the secret.
 	tokens := token.NewIssuer(keys, env.Clock()).VerifyWith(config.PublishedKeys(st, env))
-	return New(Deps{Store: st, Tokens: tokens, Log: env.Log}), nil
+	h := New(Deps{Store: st, Tokens: tokens, Log: env.Log})
+	if rotation == nil {
+		return h, nil
+	}
+	return &Rotating{Handler: h, Rotation: rotation, Log: env.Log}, nil
+}
+
+// Rotating is the token function's handler in Lambda: its routes, and
+// the rotation of its signing keys' secret, whose steps Secrets Manager
+// invokes it with (lambdafn.EventHandler).
+type Rotating struct {
+	http.Handler
+	Rotation *secretkeys.Rotation
+	Log      *slog.Logger
+	served   atomic.Bool
+}
+
+// HandleEvent runs one rotation step.
+func (h *Rotating) HandleEvent(ctx context.Context, payload []byte) ([]byte, error) {
+	start := time.Now()
+	inv := telemetry.Invocation{ColdStart: !h.served.Swap(true)}
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		inv.AWSRequestID = lc.AwsRequestID
+	}
+	log := inv.Logger(h.Log)
+	var ev secretkeys.RotationEvent
+	err := json.Unmarshal(payload, &ev)
+	if err == nil && ev.Step == "" {
+		err = errors.New("not a Secrets Manager rotation event")
+	}
+	if err == nil {
+		log.Info("signing keys rotation", "step", ev.Step, "version", ev.ClientRequestToken)
+		err = h.Rotation.Rotate(ctx, ev)
+	}
+	telemetry.EventLine(ctx, log, "aws:secretsmanager", 1, 0, err, float64(time.Since(start).Microseconds())/1000)
+	if err != nil {
+		return nil, err
+	}
+	return []byte("null"), nil
 }

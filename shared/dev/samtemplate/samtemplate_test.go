@@ -134,7 +134,9 @@ func TestPoliciesAreLeastPrivilege(t *testing.T) {
 			tableActions:   []string{"dynamodb:PutItem", "dynamodb:ConditionCheckItem"},
 		},
 		// The only reader of private key material.
-		"TokenFunction": {tableTemplates: []string{"DynamoDBCrudPolicy"}, secretActions: []string{"secretsmanager:GetSecretValue"}},
+		// and the rotation function of that secret.
+		"TokenFunction": {tableTemplates: []string{"DynamoDBCrudPolicy"}, secretActions: []string{"secretsmanager:GetSecretValue",
+			"secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"}},
 		"UsersFunction": {tableTemplates: []string{"DynamoDBCrudPolicy"}, sesActions: []string{"ses:SendEmail", "ses:SendRawEmail"}},
 		// It records SES's feedback, and reads nothing.
 		"EmailFeedbackFunction": {tableActions: []string{"dynamodb:UpdateItem"}},

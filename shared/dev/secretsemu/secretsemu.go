@@ -1,6 +1,8 @@
 // Package secretsemu serves the part of AWS Secrets Manager's API the
-// project uses (CreateSecret, GetSecretValue, PutSecretValue, with the
-// AWSCURRENT and AWSPREVIOUS stages), over its JSON 1.1 protocol, on a
+// project uses (CreateSecret, GetSecretValue, PutSecretValue,
+// DescribeSecret, UpdateSecretVersionStage, with the AWSCURRENT,
+// AWSPREVIOUS and AWSPENDING stages and client request tokens as the
+// rotation protocol uses them), over its JSON 1.1 protocol, on a
 // local port: what the replay, the cold-start benchmark, cmd/keys' tests
 // and the signing key tests point SECRETS_MANAGER_ENDPOINT at. No
 // Secrets Manager emulator can be installed here (LocalStack needs
@@ -39,6 +41,7 @@ type version struct {
 	id     string
 	value  string
 	stages []string
+	empty  bool // created by a rotation, before its createSecret step
 }
 
 type secret struct {
@@ -94,6 +97,23 @@ func (e *Emulator) put(name, value string) string {
 	return s.arn
 }
 
+// BeginRotation does what RotateSecret does before it invokes the
+// rotation function: a new version, token, labelled AWSPENDING, with no
+// value yet (the createSecret step puts it).
+func (e *Emulator) BeginRotation(id, token string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.find(id)
+	if s == nil {
+		return fmt.Errorf("secretsemu: no secret %s", id)
+	}
+	for _, v := range s.versions {
+		v.stages = without(v.stages, "AWSPENDING")
+	}
+	s.versions = append(s.versions, &version{id: token, stages: []string{"AWSPENDING"}, empty: true})
+	return nil
+}
+
 func (e *Emulator) find(id string) *secret {
 	if s, ok := e.secrets[id]; ok {
 		return s
@@ -114,7 +134,9 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	n, _ := e.calls.LoadOrStore(op, new(atomic.Int64))
 	n.(*atomic.Int64).Add(1)
 	var in struct {
-		Name, SecretId, SecretString, VersionStage string
+		Name, SecretId, SecretString, VersionStage, VersionId, ClientRequestToken string
+		VersionStages                                                             []string
+		MoveToVersionId, RemoveFromVersionId                                      string
 	}
 	if r.Method != http.MethodPost || json.NewDecoder(r.Body).Decode(&in) != nil {
 		fail(w, "InvalidRequestException", "not a Secrets Manager request")
@@ -137,9 +159,94 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fail(w, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
 			return
 		}
-		e.put(s.name, in.SecretString)
-		v := s.versions[len(s.versions)-1]
+		if in.ClientRequestToken == "" && len(in.VersionStages) == 0 {
+			e.put(s.name, in.SecretString)
+			v := s.versions[len(s.versions)-1]
+			answer(w, map[string]any{"ARN": s.arn, "Name": s.name, "VersionId": v.id, "VersionStages": v.stages})
+			return
+		}
+		// A version named by the caller's token: the same token with the
+		// same value is a repeat; with another value, an error.
+		for _, v := range s.versions {
+			if v.id == in.ClientRequestToken && v.empty {
+				v.value, v.empty = in.SecretString, false
+				for _, st := range in.VersionStages {
+					if !has(v.stages, st) {
+						v.stages = append(v.stages, st)
+					}
+				}
+				answer(w, map[string]any{"ARN": s.arn, "Name": s.name, "VersionId": v.id, "VersionStages": v.stages})
+				return
+			}
+			if v.id == in.ClientRequestToken {
+				if v.value != in.SecretString {
+					fail(w, "ResourceExistsException", "a version with this ClientRequestToken already exists with another value")
+					return
+				}
+				answer(w, map[string]any{"ARN": s.arn, "Name": s.name, "VersionId": v.id, "VersionStages": v.stages})
+				return
+			}
+		}
+		stages := in.VersionStages
+		if len(stages) == 0 {
+			stages = []string{"AWSCURRENT"}
+		}
+		for _, v := range s.versions { // a stage labels one version
+			for _, st := range stages {
+				v.stages = without(v.stages, st)
+			}
+		}
+		v := &version{id: cmp(in.ClientRequestToken, fmt.Sprintf("v-%d", e.seq.Add(1))), value: in.SecretString, stages: stages}
+		s.versions = append(s.versions, v)
 		answer(w, map[string]any{"ARN": s.arn, "Name": s.name, "VersionId": v.id, "VersionStages": v.stages})
+	case "DescribeSecret":
+		s := e.find(in.SecretId)
+		if s == nil {
+			fail(w, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
+			return
+		}
+		stages := map[string][]string{}
+		for _, v := range s.versions {
+			if len(v.stages) > 0 {
+				stages[v.id] = v.stages
+			}
+		}
+		answer(w, map[string]any{"ARN": s.arn, "Name": s.name, "RotationEnabled": true, "VersionIdsToStages": stages})
+	case "UpdateSecretVersionStage":
+		s := e.find(in.SecretId)
+		if s == nil {
+			fail(w, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
+			return
+		}
+		var to, from *version
+		for _, v := range s.versions {
+			if v.id == in.MoveToVersionId {
+				to = v
+			}
+			if has(v.stages, in.VersionStage) {
+				from = v
+			}
+		}
+		if to == nil || (from != nil && from != to && from.id != in.RemoveFromVersionId) {
+			fail(w, "InvalidParameterException", "the stage is on another version than RemoveFromVersionId, or there is no such version")
+			return
+		}
+		if from != nil && from != to {
+			from.stages = without(from.stages, in.VersionStage)
+			if in.VersionStage == "AWSCURRENT" { // as Secrets Manager does
+				for _, v := range s.versions {
+					v.stages = without(v.stages, "AWSPREVIOUS")
+				}
+				from.stages = append(from.stages, "AWSPREVIOUS")
+			}
+		}
+		if !has(to.stages, in.VersionStage) {
+			to.stages = append(to.stages, in.VersionStage)
+		}
+		if in.VersionStage == "AWSCURRENT" {
+			to.stages = without(to.stages, "AWSPENDING")
+		}
+		answer(w, map[string]any{"ARN": s.arn, "Name": s.name})
 	case "GetSecretValue":
 		s := e.find(in.SecretId)
 		if s == nil {
@@ -147,11 +254,11 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		stage := in.VersionStage
-		if stage == "" {
+		if stage == "" && in.VersionId == "" {
 			stage = "AWSCURRENT"
 		}
 		for _, v := range s.versions {
-			if has(v.stages, stage) {
+			if (in.VersionId == "" || v.id == in.VersionId) && (stage == "" || has(v.stages, stage)) && !v.empty {
 				answer(w, map[string]any{"ARN": s.arn, "Name": s.name, "VersionId": v.id, "SecretString": v.value,
 					"VersionStages": v.stages, "CreatedDate": json.Number(strconv.FormatInt(time.Now().Unix(), 10))})
 				return
@@ -192,4 +299,11 @@ func without(l []string, s string) []string {
 		}
 	}
 	return out
+}
+
+func cmp(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
