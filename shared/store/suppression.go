@@ -19,9 +19,12 @@ import (
 // counted in SUPPRESSED#<address> / SOFTBOUNCE, kept SoftBounceMemory
 // after the last one; they never suppress.
 //
-// SNS delivers a message at least once: every write names the SES
-// feedback id of the event it records and is conditional on the item's
-// last one being another, so a message delivered twice counts once.
+// SNS delivers a message at least once, in no set order, and Lambda
+// retries a failed one for hours: every write adds the SES feedback id of
+// the event it records to the item's set of ids and is conditional on the
+// id not being there, so an event delivered twice counts once, whatever
+// came between. The soft bounce count's expiry is reckoned from when it
+// was recorded (the store's clock), so a late event cannot move it back.
 
 // Why an address is suppressed.
 const (
@@ -40,7 +43,7 @@ type Feedback struct {
 	Reason string
 	// Detail is SES's bounce subtype or complaint feedback type.
 	Detail string
-	// At is when SES says it happened.
+	// At is when SES says it happened (zero: when it is recorded).
 	At time.Time
 	// FeedbackID is SES's id of the bounce or complaint.
 	FeedbackID string
@@ -53,20 +56,20 @@ type Suppressed struct {
 	Detail        string   `dynamodbav:"detail"`
 	SuppressedAt  string   `dynamodbav:"suppressed_at"`
 	LastEventAt   string   `dynamodbav:"last_event_at"`
-	LastFeedback  string   `dynamodbav:"last_feedback_id"`
+	FeedbackIDs   []string `dynamodbav:"feedback_ids,stringset"`
 	Events        int      `dynamodbav:"events"`
 	SoftBounces   int      `dynamodbav:"soft_bounces"`
 	SoftExpiresAt int64    `dynamodbav:"expires_at"`
 }
 
 // Suppress records f, a hard bounce or a complaint, on f.Address: one
-// UpdateItem. The first event's reason detail and time stay; later ones
-// add their reason and count. It reports whether f was new (false for a
-// feedback id already recorded last).
+// UpdateItem. The first event's detail and time stay; later ones add
+// their reason and count. It reports whether f was new (false for a
+// feedback id recorded already).
 func (s *Store) Suppress(ctx context.Context, f Feedback) (bool, error) {
 	return s.recordFeedback(ctx, suppressionKey(f.Address), f,
 		"SET #addr = :addr, #detail = if_not_exists(#detail, :detail), #first = if_not_exists(#first, :at),"+
-			" #last = :at, #fid = :fid ADD #reasons :reason, #events :one",
+			" #last = :at ADD #reasons :reason, #events :one, #fids :fid",
 		map[string]string{"#detail": "detail", "#first": "suppressed_at", "#reasons": "reasons", "#events": "events"},
 		map[string]types.AttributeValue{
 			":detail": &types.AttributeValueMemberS{Value: nonEmpty(f.Detail)},
@@ -78,24 +81,29 @@ func (s *Store) Suppress(ctx context.Context, f Feedback) (bool, error) {
 // UpdateItem. It reports whether f was new.
 func (s *Store) CountSoftBounce(ctx context.Context, f Feedback) (bool, error) {
 	return s.recordFeedback(ctx, softBounceKey(f.Address), f,
-		"SET #addr = :addr, #last = :at, #fid = :fid, #exp = :exp ADD #n :one",
+		"SET #addr = :addr, #last = :at, #exp = :exp ADD #n :one, #fids :fid",
 		map[string]string{"#exp": AttrTTL, "#n": "soft_bounces"},
 		map[string]types.AttributeValue{
-			":exp": &types.AttributeValueMemberN{Value: strconv.FormatInt(f.At.Add(SoftBounceMemory).Unix(), 10)},
+			":exp": &types.AttributeValueMemberN{Value: strconv.FormatInt(s.now().Add(SoftBounceMemory).Unix(), 10)},
 		})
 }
 
 func (s *Store) recordFeedback(ctx context.Context, k key, f Feedback, update string, names map[string]string, vals map[string]types.AttributeValue) (bool, error) {
-	names["#addr"], names["#last"], names["#fid"] = "address", "last_event_at", "last_feedback_id"
+	names["#addr"], names["#last"], names["#fids"] = "address", "last_event_at", "feedback_ids"
+	at := f.At
+	if at.IsZero() { // SES gave no time: when it is recorded
+		at = s.now()
+	}
 	vals[":addr"] = &types.AttributeValueMemberS{Value: f.Address}
-	vals[":at"] = &types.AttributeValueMemberS{Value: f.At.UTC().Format(time.RFC3339Nano)}
-	vals[":fid"] = &types.AttributeValueMemberS{Value: nonEmpty(f.FeedbackID)}
+	vals[":at"] = &types.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339Nano)}
+	vals[":fid"] = &types.AttributeValueMemberSS{Value: []string{nonEmpty(f.FeedbackID)}}
+	vals[":fidv"] = &types.AttributeValueMemberS{Value: nonEmpty(f.FeedbackID)}
 	vals[":one"] = &types.AttributeValueMemberN{Value: "1"}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       k.av(),
 		UpdateExpression:          aws.String(update),
-		ConditionExpression:       aws.String("attribute_not_exists(#fid) OR #fid <> :fid"),
+		ConditionExpression:       aws.String("attribute_not_exists(#fids) OR NOT contains(#fids, :fidv)"),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: vals,
 	})
@@ -148,7 +156,7 @@ func (s *Store) Suppression(ctx context.Context, address string) (sup Suppressed
 		}
 		sup.Address, sup.SoftBounces, sup.SoftExpiresAt = v[0].Address, v[0].SoftBounces, v[0].SoftExpiresAt
 		if !suppressed {
-			sup.LastEventAt, sup.LastFeedback = v[0].LastEventAt, v[0].LastFeedback
+			sup.LastEventAt, sup.FeedbackIDs = v[0].LastEventAt, v[0].FeedbackIDs
 		}
 	}
 	return sup, suppressed, nil

@@ -31,16 +31,18 @@ const (
 	EmailSoftBounced Metric = "EmailSoftBounced" // soft bounces, counted only
 	EmailComplained  Metric = "EmailComplained"  // complaints: the address is suppressed
 	EmailDelivered   Metric = "EmailDelivered"   // deliveries
-	ClientErrors     Metric = "4xx"              // answers 400 to 499, by route
-	ServerErrors     Metric = "5xx"              // answers 500 and up, by route
-	DynamoDBRetries  Metric = "DynamoDBRetries"  // DynamoDB calls repeated after a transient answer
+	// Messages on the feedback topic that are no SES report it can use.
+	EmailFeedbackIgnored Metric = "EmailFeedbackIgnored"
+	ClientErrors         Metric = "4xx"             // answers 400 to 499, by route
+	ServerErrors         Metric = "5xx"             // answers 500 and up, by route
+	DynamoDBRetries      Metric = "DynamoDBRetries" // DynamoDB calls repeated after a transient answer
 )
 
 // Metrics lists every metric, in the order of the docs.
 var Metrics = []Metric{
 	ColdStart, SignUps, LoginSucceeded, LoginFailed, LoginThrottled, TokenRefreshed,
 	EmailSent, EmailThrottled, EmailFailed, EmailSuppressed, EmailBounced, EmailSoftBounced, EmailComplained,
-	EmailDelivered, ClientErrors, ServerErrors, DynamoDBRetries,
+	EmailDelivered, EmailFeedbackIgnored, ClientErrors, ServerErrors, DynamoDBRetries,
 }
 
 // Dimensions are the dimension sets of each metric: every metric has the

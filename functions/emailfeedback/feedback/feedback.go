@@ -13,9 +13,12 @@
 // It takes both of SES's formats: event publishing's ("eventType", what a
 // configuration set's event destination sends) and the identity
 // notifications' ("notificationType"), so an identity whose bounce and
-// complaint notifications go to the same topic works too. Only SES of the
-// stack's account may publish to the topic (its policy), and only the
-// topic may invoke the function, so messages are not verified again here.
+// complaint notifications go to the same topic works too. The topic's
+// policy admits SES only for this account's configuration set and
+// identities, and only the topic may invoke the function; an IAM
+// principal of the account itself allowed sns:Publish or
+// lambda:InvokeFunction could still send it a forged report, which is
+// why those permissions are not granted by the stack.
 //
 // A message that is not an SES event, or names no address, is logged and
 // acknowledged: retrying could not make it one. A DynamoDB failure fails
@@ -147,8 +150,17 @@ func (h *handler) record(ctx context.Context, log *slog.Logger, rec events.SNSEv
 	log = log.With("sns_message_id", rec.SNS.MessageID)
 	var e sesEvent
 	if err := json.Unmarshal([]byte(rec.SNS.Message), &e); err != nil {
+		telemetry.Count(ctx, telemetry.EmailFeedbackIgnored)
 		log.Warn("message ignored", "why", errNotSES.Error())
 		return false, nil
+	}
+	// SES times every report; should one lack it, SNS's time of the
+	// message is the nearest (and the store's clock after that).
+	when := func(t time.Time) time.Time {
+		if t.IsZero() {
+			return rec.SNS.Timestamp
+		}
+		return t
 	}
 	kind := e.EventType
 	if kind == "" {
@@ -160,7 +172,7 @@ func (h *handler) record(ctx context.Context, log *slog.Logger, rec events.SNSEv
 		b := e.Bounce
 		hard := b.BounceType == "Permanent"
 		n, err := h.each(ctx, log, b.BouncedRecipients, func(addr string) (bool, error) {
-			f := store.Feedback{Address: addr, Reason: store.SuppressedBounce, Detail: b.BounceSubType, At: b.Timestamp, FeedbackID: b.FeedbackID}
+			f := store.Feedback{Address: addr, Reason: store.SuppressedBounce, Detail: b.BounceSubType, At: when(b.Timestamp), FeedbackID: b.FeedbackID}
 			if hard {
 				return h.d.Store.Suppress(ctx, f)
 			}
@@ -171,7 +183,9 @@ func (h *handler) record(ctx context.Context, log *slog.Logger, rec events.SNSEv
 		} else {
 			telemetry.Add(ctx, telemetry.EmailSoftBounced, float64(n))
 		}
-		log.Info("bounce recorded", "bounce_type", b.BounceType, "bounce_subtype", b.BounceSubType, "recipients", n, "suppressed", hard)
+		if n > 0 {
+			log.Info("bounce recorded", "bounce_type", b.BounceType, "bounce_subtype", b.BounceSubType, "recipients", n, "suppressed", hard)
+		}
 		return n > 0, err
 	case kind == "Complaint" && e.Complaint != nil:
 		c := e.Complaint
@@ -179,17 +193,26 @@ func (h *handler) record(ctx context.Context, log *slog.Logger, rec events.SNSEv
 		if detail == "" {
 			detail = c.ComplaintSubType
 		}
+		if detail == "not-spam" {
+			// RFC 5965: the recipient says the mail is not spam. Nothing to
+			// suppress.
+			log.Info("not-spam feedback", "recipients", len(c.ComplainedRecipients))
+			return true, nil
+		}
 		n, err := h.each(ctx, log, c.ComplainedRecipients, func(addr string) (bool, error) {
-			return h.d.Store.Suppress(ctx, store.Feedback{Address: addr, Reason: store.SuppressedComplaint, Detail: detail, At: c.Timestamp, FeedbackID: c.FeedbackID})
+			return h.d.Store.Suppress(ctx, store.Feedback{Address: addr, Reason: store.SuppressedComplaint, Detail: detail, At: when(c.Timestamp), FeedbackID: c.FeedbackID})
 		})
 		telemetry.Add(ctx, telemetry.EmailComplained, float64(n))
-		log.Info("complaint recorded", "feedback_type", detail, "recipients", n, "suppressed", true)
+		if n > 0 {
+			log.Info("complaint recorded", "feedback_type", detail, "recipients", n, "suppressed", true)
+		}
 		return n > 0, err
 	case kind == "Delivery" && e.Delivery != nil:
 		telemetry.Add(ctx, telemetry.EmailDelivered, float64(len(e.Delivery.Recipients)))
 		log.Info("delivery", "recipients", len(e.Delivery.Recipients))
 		return true, nil
 	}
+	telemetry.Count(ctx, telemetry.EmailFeedbackIgnored)
 	log.Warn("message ignored", "why", errNotSES.Error())
 	return false, nil
 }

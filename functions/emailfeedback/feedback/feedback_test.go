@@ -102,7 +102,7 @@ func TestAnEventDeliveredTwiceCountsOnce(t *testing.T) {
 }
 
 // A soft bounce counts, never suppresses, and is forgotten
-// store.SoftBounceMemory after the last one (TTL).
+// store.SoftBounceMemory after the last one is recorded (TTL).
 func TestSoftBouncesAreCountedAndForgotten(t *testing.T) {
 	t.Parallel()
 	env, invoke, _ := setup(t)
@@ -118,8 +118,8 @@ func TestSoftBouncesAreCountedAndForgotten(t *testing.T) {
 	if ok || s.SoftBounces != 3 {
 		t.Fatalf("%+v suppressed %v; want 3 soft bounces, not suppressed", s, ok)
 	}
-	if want := at.Add(2 * time.Hour).Add(store.SoftBounceMemory).Unix(); s.SoftExpiresAt != want {
-		t.Errorf("expires_at %d, want %d (the last soft bounce + %s)", s.SoftExpiresAt, want, store.SoftBounceMemory)
+	if want := env.Clock.Now().Add(store.SoftBounceMemory).Unix(); s.SoftExpiresAt != want {
+		t.Errorf("expires_at %d, want %d (recorded + %s)", s.SoftExpiresAt, want, store.SoftBounceMemory)
 	}
 }
 
@@ -184,5 +184,72 @@ func TestADynamoDBOutageFailsTheInvocationForLambdaToRetry(t *testing.T) {
 	}
 	if s, ok := suppression(t, env, "gone.away@example.com"); !ok || s.Events != 1 {
 		t.Errorf("%+v suppressed %v; want one event", s, ok)
+	}
+}
+
+// SNS keeps no order and Lambda retries for hours: an event redelivered
+// after another one for the same address still counts once, and a late
+// event does not bring the soft bounce count's expiry forward.
+func TestEventsRedeliveredOutOfOrderCountOnce(t *testing.T) {
+	t.Parallel()
+	env, invoke, _ := setup(t)
+	msg := func(kind, id, at string) []byte {
+		if kind == "soft" {
+			return snsEvent(t, `{"eventType":"Bounce","bounce":{"bounceType":"Transient","bounceSubType":"MailboxFull","feedbackId":"`+id+
+				`","timestamp":"`+at+`","bouncedRecipients":[{"emailAddress":"full@example.com"}]},"mail":{"messageId":"m"}}`)
+		}
+		return snsEvent(t, `{"eventType":"Complaint","complaint":{"complaintFeedbackType":"abuse","feedbackId":"`+id+
+			`","timestamp":"`+at+`","complainedRecipients":[{"emailAddress":"ana@example.com"}]},"mail":{"messageId":"m"}}`)
+	}
+	for _, kind := range []string{"soft", "hard"} {
+		a, b := msg(kind, "A", "2026-06-01T12:00:00Z"), msg(kind, "B", "2026-06-10T12:00:00Z")
+		for _, m := range [][]byte{a, b} {
+			if err := invoke(m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		exp, _ := suppression(t, env, "full@example.com")
+		env.Clock.Advance(time.Hour)
+		if err := invoke(a); err != nil {
+			t.Fatal(err)
+		}
+		soft, _ := suppression(t, env, "full@example.com")
+		hard, _ := suppression(t, env, "ana@example.com")
+		switch kind {
+		case "soft":
+			if soft.SoftBounces != 2 || soft.SoftExpiresAt != exp.SoftExpiresAt {
+				t.Errorf("soft bounces A, B, A: count %d (want 2), expiry %d (want %d)", soft.SoftBounces, soft.SoftExpiresAt, exp.SoftExpiresAt)
+			}
+		case "hard":
+			if hard.Events != 2 || hard.LastEventAt != "2026-06-10T12:00:00Z" {
+				t.Errorf("complaints A, B, A: %d events (want 2), last %s", hard.Events, hard.LastEventAt)
+			}
+		}
+	}
+}
+
+// "not-spam" feedback (RFC 5965) says the mail was wanted: nothing is
+// suppressed. A report without SES's time takes SNS's.
+func TestNotSpamFeedbackSuppressesNothing(t *testing.T) {
+	t.Parallel()
+	env, invoke, _ := setup(t)
+	if err := invoke(snsEvent(t, `{"eventType":"Complaint","complaint":{"complaintFeedbackType":"not-spam","feedbackId":"n1",`+
+		`"timestamp":"2026-06-01T12:00:00Z","complainedRecipients":[{"emailAddress":"fan@example.com"}]},"mail":{"messageId":"m"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := suppression(t, env, "fan@example.com"); ok {
+		t.Error("not-spam feedback suppressed the address")
+	}
+	b, err := json.Marshal(events.SNSEvent{Records: []events.SNSEventRecord{{EventSource: "aws:sns", SNS: events.SNSEntity{
+		MessageID: "m-2", Type: "Notification", Timestamp: time.Date(2026, 6, 3, 8, 0, 0, 0, time.UTC),
+		Message: `{"eventType":"Bounce","bounce":{"bounceType":"Permanent","bounceSubType":"General","feedbackId":"t0","bouncedRecipients":[{"emailAddress":"notime@example.com"}]},"mail":{"messageId":"m"}}`}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := invoke(b); err != nil {
+		t.Fatal(err)
+	}
+	if s, ok := suppression(t, env, "notime@example.com"); !ok || s.SuppressedAt != "2026-06-03T08:00:00Z" {
+		t.Errorf("%+v suppressed %v; want the SNS message's time", s, ok)
 	}
 }

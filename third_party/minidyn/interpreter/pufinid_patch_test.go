@@ -36,6 +36,33 @@ func TestSizeOfAMissingAttributeIsFalse(t *testing.T) {
 	}
 }
 
+// PATCH(pufinid): a missing attribute contains nothing, as on DynamoDB:
+// contains() is false and NOT contains() true, instead of a
+// ValidationException.
+func TestAMissingAttributeContainsNothing(t *testing.T) {
+	a := "a"
+	ss := &types.Item{SS: []*string{&a}}
+	attrs := map[string]*types.Item{":a": {S: &a}, ":b": {S: new("b")}}
+	li := &Language{}
+	for _, tc := range []struct {
+		expr string
+		item map[string]*types.Item
+		want bool
+	}{
+		{"contains(ids, :a)", map[string]*types.Item{"ids": ss}, true},
+		{"contains(ids, :b)", map[string]*types.Item{"ids": ss}, false},
+		{"contains(ids, :a)", map[string]*types.Item{}, false},
+		{"NOT contains(#i, :a)", map[string]*types.Item{}, true},
+		{"NOT contains(#i, :a)", map[string]*types.Item{"ids": ss}, false},
+		{"attribute_not_exists(#i) OR NOT contains(#i, :a)", map[string]*types.Item{}, true},
+	} {
+		got, err := li.Match(MatchInput{Expression: tc.expr, Item: tc.item, Attributes: attrs, Aliases: map[string]string{"#i": "ids"}})
+		if err != nil || got != tc.want {
+			t.Errorf("%s on %v: %v, %v; want %v", tc.expr, tc.item, got, err, tc.want)
+		}
+	}
+}
+
 // PATCH(pufinid): REMOVE of a top-level attribute removes it from the item,
 // alone or with a SET, by name or alias; a nested REMOVE still removes
 // only the path.

@@ -829,6 +829,12 @@ func evalFunctionCall(node *CallExpression, env *Environment) Object {
 	if funcObj.Name == "size" && len(args) == 1 && isUndefined(args[0]) && isAttributePath(node.Arguments[0]) {
 		return UNDEFINED
 	}
+	// PATCH(pufinid): likewise, a missing attribute contains nothing:
+	// contains() is false (and NOT contains() true), where minidyn
+	// answered a ValidationException.
+	if funcObj.Name == "contains" && len(args) == 2 && isUndefined(args[0]) && isAttributePath(node.Arguments[0]) {
+		return FALSE
+	}
 
 	function, ok := fn.(*Function)
 	if !ok {
