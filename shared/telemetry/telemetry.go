@@ -21,6 +21,10 @@ import (
 	"context"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
 )
 
 // Log field names (Powertools' where it has one).
@@ -89,6 +93,38 @@ func (inv Invocation) Logger(log *slog.Logger) *slog.Logger {
 // RequestLine writes the one line every request ends with.
 func RequestLine(ctx context.Context, log *slog.Logger, method, path, route string, status int, latencyMS float64) {
 	log.InfoContext(ctx, "request", "method", method, "path", path, FieldRoute, route, FieldStatus, status, FieldLatency, latencyMS)
+}
+
+// Events serves a function's invocations by another event than an HTTP
+// request (an SNS message, a Secrets Manager rotation step) the way
+// web.Serve serves requests: each gets a logger with the invocation's
+// fields, a metrics recorder, the cold start counted on the first, and
+// ends with one event line and the metrics line.
+type Events struct {
+	Log    *slog.Logger
+	Source string // the event line's event_source: "aws:sns"
+	served atomic.Bool
+}
+
+// Serve runs one invocation: handle gets the invocation's context and
+// logger, and says how many records the event had and how many it
+// ignored.
+func (e *Events) Serve(ctx context.Context, handle func(ctx context.Context, log *slog.Logger) (records, ignored int, err error)) error {
+	start := time.Now()
+	inv := Invocation{ColdStart: !e.served.Swap(true)}
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		inv.AWSRequestID = lc.AwsRequestID
+	}
+	log := inv.Logger(e.Log)
+	ctx, metrics := WithRecorder(ctx)
+	if inv.ColdStart {
+		Count(ctx, ColdStart)
+	}
+	records, ignored, err := handle(ctx, log)
+	end := time.Now()
+	EventLine(ctx, log, e.Source, records, ignored, err, float64(end.Sub(start).Microseconds())/1000)
+	metrics.Emit(ctx, log, end, "")
+	return err
 }
 
 // EventLine writes the one line every invocation by another event than an

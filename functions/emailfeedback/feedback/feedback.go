@@ -35,12 +35,10 @@ import (
 	"log/slog"
 	"net/mail"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/pufinid/pufinid-api/shared/config"
 	"github.com/pufinid/pufinid-api/shared/store"
@@ -71,44 +69,32 @@ func Setup(ctx context.Context, env config.Env) (lambda.Handler, error) {
 
 // New returns the handler of SNS events.
 func New(d Deps) lambda.Handler {
-	h := &handler{d: d}
+	h := &handler{d: d, events: &telemetry.Events{Log: d.Log, Source: "aws:sns"}}
 	return lambda.NewHandler(h.handle)
 }
 
 type handler struct {
 	d      Deps
-	served atomic.Bool
+	events *telemetry.Events
 }
 
 // handle is one invocation: SNS delivers one record per invocation, but
 // any number is taken.
 func (h *handler) handle(ctx context.Context, ev events.SNSEvent) error {
-	start := time.Now()
-	inv := telemetry.Invocation{ColdStart: !h.served.Swap(true)}
-	if lc, ok := lambdacontext.FromContext(ctx); ok {
-		inv.AWSRequestID = lc.AwsRequestID
-	}
-	log := inv.Logger(h.d.Log)
-	ctx, metrics := telemetry.WithRecorder(ctx)
-	if inv.ColdStart {
-		telemetry.Count(ctx, telemetry.ColdStart)
-	}
-	ignored := 0
-	var errs []error
-	for _, rec := range ev.Records {
-		ok, err := h.record(ctx, log, rec)
-		if err != nil {
-			errs = append(errs, err)
+	return h.events.Serve(ctx, func(ctx context.Context, log *slog.Logger) (int, int, error) {
+		ignored := 0
+		var errs []error
+		for _, rec := range ev.Records {
+			ok, err := h.record(ctx, log, rec)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			if !ok {
+				ignored++
+			}
 		}
-		if !ok {
-			ignored++
-		}
-	}
-	err := errors.Join(errs...)
-	end := time.Now()
-	telemetry.EventLine(ctx, log, "aws:sns", len(ev.Records), ignored, err, float64(end.Sub(start).Microseconds())/1000)
-	metrics.Emit(ctx, log, end, "")
-	return err
+		return len(ev.Records), ignored, errors.Join(errs...)
+	})
 }
 
 // sesEvent is the part of an SES event or notification the function reads.

@@ -7,10 +7,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"sync/atomic"
-	"time"
-
-	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/pufinid/pufinid-api/shared/config"
 	"github.com/pufinid/pufinid-api/shared/secretkeys"
@@ -48,7 +44,7 @@ func Setup(ctx context.Context, env config.Env) (http.Handler, error) {
 	if rotation == nil {
 		return h, nil
 	}
-	return &Rotating{Handler: h, Rotation: rotation, Log: env.Log}, nil
+	return NewRotating(h, rotation, env.Log), nil
 }
 
 // Rotating is the token function's handler in Lambda: its routes, and
@@ -57,28 +53,24 @@ func Setup(ctx context.Context, env config.Env) (http.Handler, error) {
 type Rotating struct {
 	http.Handler
 	Rotation *secretkeys.Rotation
-	Log      *slog.Logger
-	served   atomic.Bool
+	events   *telemetry.Events
+}
+
+// NewRotating is h, also the rotation function of r's secret.
+func NewRotating(h http.Handler, r *secretkeys.Rotation, log *slog.Logger) *Rotating {
+	return &Rotating{Handler: h, Rotation: r, events: &telemetry.Events{Log: log, Source: "aws:secretsmanager"}}
 }
 
 // HandleEvent runs one rotation step.
 func (h *Rotating) HandleEvent(ctx context.Context, payload []byte) ([]byte, error) {
-	start := time.Now()
-	inv := telemetry.Invocation{ColdStart: !h.served.Swap(true)}
-	if lc, ok := lambdacontext.FromContext(ctx); ok {
-		inv.AWSRequestID = lc.AwsRequestID
-	}
-	log := inv.Logger(h.Log)
-	var ev secretkeys.RotationEvent
-	err := json.Unmarshal(payload, &ev)
-	if err == nil && ev.Step == "" {
-		err = errors.New("not a Secrets Manager rotation event")
-	}
-	if err == nil {
+	err := h.events.Serve(ctx, func(ctx context.Context, log *slog.Logger) (int, int, error) {
+		var ev secretkeys.RotationEvent
+		if err := json.Unmarshal(payload, &ev); err != nil || ev.Step == "" {
+			return 1, 1, errors.New("not a Secrets Manager rotation event")
+		}
 		log.Info("signing keys rotation", "step", ev.Step, "version", ev.ClientRequestToken)
-		err = h.Rotation.Rotate(ctx, ev)
-	}
-	telemetry.EventLine(ctx, log, "aws:secretsmanager", 1, 0, err, float64(time.Since(start).Microseconds())/1000)
+		return 1, 0, h.Rotation.Rotate(ctx, ev)
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -47,10 +47,17 @@ func Parse(out []byte) (lines []Line, other []string) {
 // every line from the request's first on also names the invocation, the
 // same one throughout; there is one request line; each metrics line is
 // valid EMF. coldStart is what the lines must say of it.
-func Invocation(lines []Line, coldStart bool) error {
+func Invocation(lines []Line, coldStart bool) error { return invocation(lines, coldStart, false) }
+
+// EventInvocation is Invocation for an invocation by another event than
+// an HTTP request: its lines carry no API Gateway request id, and the one
+// line it ends with is its event line (telemetry.EventLine).
+func EventInvocation(lines []Line, coldStart bool) error { return invocation(lines, coldStart, true) }
+
+func invocation(lines []Line, coldStart, event bool) error {
 	var errs []error
 	requestID := ""
-	requests := 0
+	last := 0 // request or event lines
 	for i, l := range lines {
 		fail := func(format string, args ...any) {
 			errs = append(errs, fmt.Errorf("line %d (%q): %s", i+1, l.Msg(), fmt.Sprintf(format, args...)))
@@ -66,31 +73,45 @@ func Invocation(lines []Line, coldStart bool) error {
 		case id == "" && requestID == "":
 			continue // an init line
 		case id == "":
-			fail("no %s, after the request's first line", telemetry.FieldAWSRequestID)
+			fail("no %s, after the invocation's first line", telemetry.FieldAWSRequestID)
 			continue
 		case requestID == "":
 			requestID = id
 		case id != requestID:
 			fail("%s %q, want the invocation's %q", telemetry.FieldAWSRequestID, id, requestID)
 		}
-		if s, _ := l[telemetry.FieldAPIGWRequestID].(string); s == "" {
+		if s, _ := l[telemetry.FieldAPIGWRequestID].(string); s == "" && !event {
 			fail("no %s", telemetry.FieldAPIGWRequestID)
 		}
 		if l[telemetry.FieldColdStart] != coldStart {
 			fail("%s = %v, want %v", telemetry.FieldColdStart, l[telemetry.FieldColdStart], coldStart)
 		}
+		numbers := func(fields ...string) {
+			for _, f := range fields {
+				if _, ok := l[f].(float64); !ok {
+					fail("%s = %v, want a number", f, l[f])
+				}
+			}
+		}
 		switch l.Msg() {
 		case "request":
-			requests++
+			if event {
+				fail("a request line in an event's invocation")
+			}
+			last++
 			if s, _ := l[telemetry.FieldRoute].(string); s == "" {
 				fail("no %s", telemetry.FieldRoute)
 			}
-			if _, ok := l[telemetry.FieldStatus].(float64); !ok {
-				fail("%s = %v, want a number", telemetry.FieldStatus, l[telemetry.FieldStatus])
+			numbers(telemetry.FieldStatus, telemetry.FieldLatency)
+		case "event":
+			if !event {
+				fail("an event line in a request's invocation")
 			}
-			if _, ok := l[telemetry.FieldLatency].(float64); !ok {
-				fail("%s = %v, want a number", telemetry.FieldLatency, l[telemetry.FieldLatency])
+			last++
+			if s, _ := l[telemetry.FieldEventSource].(string); s == "" {
+				fail("no %s", telemetry.FieldEventSource)
 			}
+			numbers(telemetry.FieldRecords, telemetry.FieldIgnored, telemetry.FieldLatency)
 		case "metrics":
 			if err := EMF(l); err != nil {
 				fail("%v", err)
@@ -100,8 +121,12 @@ func Invocation(lines []Line, coldStart bool) error {
 			}
 		}
 	}
-	if requests != 1 {
-		errs = append(errs, fmt.Errorf("%d request lines, want 1", requests))
+	if last != 1 {
+		kind := "request"
+		if event {
+			kind = "event"
+		}
+		errs = append(errs, fmt.Errorf("%d %s lines, want 1", last, kind))
 	}
 	return errors.Join(errs...)
 }
@@ -190,63 +215,4 @@ func String(lines []Line) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
-}
-
-// EventInvocation checks the lines of one function process that served
-// one invocation by another event than an HTTP request: as Invocation,
-// but the lines carry no API Gateway request id, and the one line the
-// invocation ends with is its event line (telemetry.EventLine).
-func EventInvocation(lines []Line, coldStart bool) error {
-	var errs []error
-	requestID := ""
-	eventLines := 0
-	for i, l := range lines {
-		fail := func(format string, args ...any) {
-			errs = append(errs, fmt.Errorf("line %d (%q): %s", i+1, l.Msg(), fmt.Sprintf(format, args...)))
-		}
-		if l[telemetry.FieldService] != telemetry.Service {
-			fail("%s = %v, want %q", telemetry.FieldService, l[telemetry.FieldService], telemetry.Service)
-		}
-		if s, _ := l[telemetry.FieldFunctionName].(string); s == "" {
-			fail("no %s", telemetry.FieldFunctionName)
-		}
-		id, _ := l[telemetry.FieldAWSRequestID].(string)
-		switch {
-		case id == "" && requestID == "":
-			continue // an init line
-		case id == "":
-			fail("no %s, after the invocation's first line", telemetry.FieldAWSRequestID)
-			continue
-		case requestID == "":
-			requestID = id
-		case id != requestID:
-			fail("%s %q, want the invocation's %q", telemetry.FieldAWSRequestID, id, requestID)
-		}
-		if l[telemetry.FieldColdStart] != coldStart {
-			fail("%s = %v, want %v", telemetry.FieldColdStart, l[telemetry.FieldColdStart], coldStart)
-		}
-		switch l.Msg() {
-		case "event":
-			eventLines++
-			if s, _ := l[telemetry.FieldEventSource].(string); s == "" {
-				fail("no %s", telemetry.FieldEventSource)
-			}
-			for _, f := range []string{telemetry.FieldRecords, telemetry.FieldIgnored, telemetry.FieldLatency} {
-				if _, ok := l[f].(float64); !ok {
-					fail("%s = %v, want a number", f, l[f])
-				}
-			}
-		case "metrics":
-			if err := EMF(l); err != nil {
-				fail("%v", err)
-			}
-			if _, ok := l[string(telemetry.ColdStart)]; ok != coldStart {
-				fail("ColdStart metric present %v, want %v", ok, coldStart)
-			}
-		}
-	}
-	if eventLines != 1 {
-		errs = append(errs, fmt.Errorf("%d event lines, want 1", eventLines))
-	}
-	return errors.Join(errs...)
 }
