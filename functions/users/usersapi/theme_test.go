@@ -69,7 +69,9 @@ func TestEmailsWearTheAccountsOrganization(t *testing.T) {
 	w.env.Clock.Advance(61e9)
 	legacy := send(t, "/v1/users/send-reset-password-email/")
 	check(t, "reset through a claim from before")
-	if legacy != reset+1 {
+	// (Injected faults add requests at random, so the counts are only
+	// compared without them.)
+	if w.env.Faults == nil && legacy != reset+1 {
 		t.Errorf("reset made %d DynamoDB requests, %d through an old claim: want exactly one more (its profile)", reset, legacy)
 	}
 	t.Logf("DynamoDB requests: resend %d (the first of its route), reset %d, reset through an old claim %d", resend, reset, legacy)
