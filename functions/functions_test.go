@@ -97,23 +97,7 @@ func TestEveryGroup(t *testing.T) {
 			if len(g.Routes()) == 0 {
 				t.Error("its router registers no route")
 			}
-			dir := lambdarun.Dir(g.Function)
-			t.Run("main starts its Setup", func(t *testing.T) {
-				pkg, name := setupFunc(t, g.Setup)
-				if name != "Setup" || !strings.HasPrefix(pkg, modulePath+"/"+dir+"/") {
-					t.Fatalf("the entry's Setup is %s.%s, not the Setup of a package under %s", pkg, name, dir)
-				}
-				checkMainStarts(t, filepath.Join(root, dir, "main.go"), pkg, "Start")
-			})
-			t.Run("sample event", func(t *testing.T) {
-				want := "events/" + filepath.Base(dir) + "/"
-				if !strings.HasPrefix(g.Sample, want) || !strings.HasSuffix(g.Sample, ".json") || strings.HasSuffix(g.Sample, ".expected.json") {
-					t.Fatalf("Sample %q is not an event of %s", g.Sample, want)
-				}
-				if _, err := os.Stat(filepath.Join(root, g.Sample)); err != nil {
-					t.Fatal(err)
-				}
-			})
+			checkEntry(t, root, g.Function, g.Setup, "Start", g.Sample)
 			// The function reads exactly the environment template.yaml
 			// gives it.
 			t.Run("environment", func(t *testing.T) { lambdaenv.Check(t, g.Function, g.Setup) })
@@ -130,26 +114,33 @@ func TestEveryEventFunction(t *testing.T) {
 			if e.Setup == nil {
 				t.Fatal("the entry has no Setup")
 			}
-			dir := lambdarun.Dir(e.Function)
-			t.Run("main starts its Setup", func(t *testing.T) {
-				pkg, name := setupFunc(t, e.Setup)
-				if name != "Setup" || !strings.HasPrefix(pkg, modulePath+"/"+dir+"/") {
-					t.Fatalf("the entry's Setup is %s.%s, not the Setup of a package under %s", pkg, name, dir)
-				}
-				checkMainStarts(t, filepath.Join(root, dir, "main.go"), pkg, "StartEvents")
-			})
-			t.Run("sample event", func(t *testing.T) {
-				want := "events/" + filepath.Base(dir) + "/"
-				if !strings.HasPrefix(e.Sample, want) || !strings.HasSuffix(e.Sample, ".json") || strings.HasSuffix(e.Sample, ".expected.json") {
-					t.Fatalf("Sample %q is not an event of %s", e.Sample, want)
-				}
-				if _, err := os.Stat(filepath.Join(root, e.Sample)); err != nil {
-					t.Fatal(err)
-				}
-			})
+			checkEntry(t, root, e.Function, e.Setup, "StartEvents", e.Sample)
 			t.Run("environment", func(t *testing.T) { lambdaenv.Check(t, e.Function, e.Setup) })
 		})
 	}
+}
+
+// checkEntry checks a list entry against its directory: its main starts
+// its Setup with lambdafn.<start>, and its sample is an event of its own.
+func checkEntry(t *testing.T, root, function string, setup any, start, sample string) {
+	t.Helper()
+	dir := lambdarun.Dir(function)
+	t.Run("main starts its Setup", func(t *testing.T) {
+		pkg, name := setupFunc(t, setup)
+		if name != "Setup" || !strings.HasPrefix(pkg, modulePath+"/"+dir+"/") {
+			t.Fatalf("the entry's Setup is %s.%s, not the Setup of a package under %s", pkg, name, dir)
+		}
+		checkMainStarts(t, filepath.Join(root, dir, "main.go"), pkg, start)
+	})
+	t.Run("sample event", func(t *testing.T) {
+		want := "events/" + filepath.Base(dir) + "/"
+		if !strings.HasPrefix(sample, want) || !strings.HasSuffix(sample, ".json") || strings.HasSuffix(sample, ".expected.json") {
+			t.Fatalf("Sample %q is not an event of %s", sample, want)
+		}
+		if _, err := os.Stat(filepath.Join(root, sample)); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 // setupFunc names the function f is: its package path and name.

@@ -27,11 +27,7 @@ type Setup func(ctx context.Context, env config.Env) (http.Handler, error)
 // Start runs setup and serves its handler; a setup error is logged and ends
 // the process, so a misconfigured function fails its init visibly.
 func Start(setup Setup) {
-	log := config.FunctionLogger(os.Getenv, os.Stdout)
-	h, err := setup(context.Background(), config.Env{Getenv: os.Getenv, Log: log})
-	if err != nil {
-		config.Fatal(log, err)
-	}
+	h := build(setup)
 	proxy := httpadapter.NewV2(h).ProxyWithContext
 	if eh, ok := h.(EventHandler); ok {
 		lambda.Start(withEvents{http: lambda.NewHandler(proxy), events: eh})
@@ -73,11 +69,15 @@ func IsHTTPEvent(payload []byte) bool { return bytes.Contains(payload, []byte(`"
 type EventSetup func(ctx context.Context, env config.Env) (lambda.Handler, error)
 
 // StartEvents runs setup and serves its handler.
-func StartEvents(setup EventSetup) {
+func StartEvents(setup EventSetup) { lambda.Start(build(setup)) }
+
+// build runs a setup on the process environment; an error is logged and
+// ends the process, so a misconfigured function fails its init visibly.
+func build[H any](setup func(context.Context, config.Env) (H, error)) H {
 	log := config.FunctionLogger(os.Getenv, os.Stdout)
 	h, err := setup(context.Background(), config.Env{Getenv: os.Getenv, Log: log})
 	if err != nil {
 		config.Fatal(log, err)
 	}
-	lambda.Start(h)
+	return h
 }

@@ -206,8 +206,7 @@ func (d *deps) sendTokenEmail(ctx context.Context, email string, p store.EmailPu
 		// nothing, with the same work and timing as an address with no
 		// account: the token write targets nobody and writes nothing.
 		if found {
-			telemetry.Count(ctx, telemetry.EmailSuppressed)
-			web.Logger(ctx).Info("email not sent: the address is suppressed", "user_id", owner.UserID, "purpose", string(p))
+			suppressed(ctx, owner.UserID, p)
 		}
 		id = noAccountUserID
 	}
@@ -225,7 +224,17 @@ func (d *deps) sendTokenEmail(ctx context.Context, email string, p store.EmailPu
 	}
 	// The account's own address, never the spelling the request typed: an
 	// address that merely looks up the same account must not get its link.
-	msg, err := tokenMessage(d.Links, p, recipient{Address: owner.Address, OrganizationName: owner.OrganizationName, Theme: owner.Theme}, secret)
+	if err := d.sendToken(ctx, p, recipient{Address: owner.Address, OrganizationName: owner.OrganizationName, Theme: owner.Theme}, secret); err != nil {
+		return err
+	}
+	web.Logger(ctx).Info("email token sent", "user_id", id, "purpose", string(p))
+	return nil
+}
+
+// sendToken emails secret, a token for p, to to, and times the send for
+// pace.
+func (d *deps) sendToken(ctx context.Context, p store.EmailPurpose, to recipient, secret string) error {
+	msg, err := tokenMessage(d.Links, p, to, secret)
 	if err != nil {
 		return err
 	}
@@ -234,8 +243,14 @@ func (d *deps) sendTokenEmail(ctx context.Context, email string, p store.EmailPu
 		return err
 	}
 	d.pace.observe(time.Since(start))
-	web.Logger(ctx).Info("email token sent", "user_id", id, "purpose", string(p))
 	return nil
+}
+
+// suppressed notes an email not sent to userID's address, which SES
+// reported as bouncing or complaining.
+func suppressed(ctx context.Context, userID string, p store.EmailPurpose) {
+	telemetry.Count(ctx, telemetry.EmailSuppressed)
+	web.Logger(ctx).Info("email not sent: the address is suppressed", "user_id", userID, "purpose", string(p))
 }
 
 // send sends msg and counts how it went.

@@ -179,26 +179,16 @@ func handleSignup(d *deps) http.Handler {
 // account's): one eventually consistent read. A suppressed address waits
 // as long as a send would, so the answer does not tell.
 func (d *deps) sendConfirmation(ctx context.Context, u pufinid.User, secret string) error {
-	suppressed, err := d.Store.IsSuppressed(ctx, u.Email)
+	isSuppressed, err := d.Store.IsSuppressed(ctx, u.Email)
 	if err != nil {
 		return err
 	}
-	if suppressed {
-		telemetry.Count(ctx, telemetry.EmailSuppressed)
-		web.Logger(ctx).Info("email not sent: the address is suppressed", "user_id", u.ID, "purpose", string(store.PurposeConfirm))
+	if isSuppressed {
+		suppressed(ctx, u.ID, store.PurposeConfirm)
 		d.pace.wait(ctx)
 		return nil
 	}
-	msg, err := tokenMessage(d.Links, store.PurposeConfirm, recipient{Address: u.Email, OrganizationName: u.OrganizationName, Theme: u.Theme}, secret)
-	if err != nil {
-		return err
-	}
-	start := time.Now()
-	if err := d.send(ctx, msg); err != nil {
-		return err
-	}
-	d.pace.observe(time.Since(start))
-	return nil
+	return d.sendToken(ctx, store.PurposeConfirm, recipient{Address: u.Email, OrganizationName: u.OrganizationName, Theme: u.Theme}, secret)
 }
 
 // signupReferences reads the organization signup joins (nil for an unknown
