@@ -87,6 +87,16 @@
 //	                                reference pointer is due too, BatchGetItem of it and REF / CURRENT
 //	publish the public key set      PutItem KEYS / JWKS (cmd/keys, the local server)                          1
 //
+//	A cold instance starts its first read during init (lambdafn.WarmUp, Store.WarmUp and
+//	token.Issuer.WarmUp): the public key set with the pointer for the functions that verify tokens,
+//	the pointer for FAQ and apps profiles. Its first request joins that read instead of making its
+//	own (one read of the pointer in flight per instance: claimPointerRead), so a warm-up adds no
+//	request, only moves one earlier. It costs more only when an instance's first invocation needs
+//	less (a users-group login or signup does not verify a token; a rotation step of the token
+//	function reads neither): at most the warm-up's own eventually consistent BatchGetItem of two
+//	small items, 1 read unit per cold start, or a read again if the first request comes after the
+//	TTLs above (provisioned concurrency).
+//
 //	Login and refresh tokens
 //	login lookup                    BatchGetItem LOGINFAIL#IP#<ip> / LOGINFAIL, the email (canonical, and     2
 //	                                legacy where it differs) or username claim; then BatchGetItem

@@ -79,6 +79,10 @@ type refPointer struct {
 	version string
 	readAt  time.Time
 	known   bool
+	// reading is closed when the pointer read in flight ends; nil when
+	// none is. A read started ahead of the first request (WarmUp) and
+	// that request's own reference read would otherwise both read it.
+	reading chan struct{}
 }
 
 // noReference is the version of a table no reference data was loaded
@@ -94,6 +98,18 @@ func (s *Store) referenceVersion(ctx context.Context) (string, error) {
 	if v, ok := s.trustedVersion(); ok {
 		return v, nil
 	}
+	release, err := s.claimPointerRead(ctx)
+	if err != nil {
+		return "", err
+	}
+	if release == nil {
+		// Another read of the pointer ended while this one waited.
+		if v, ok := s.trustedVersion(); ok {
+			return v, nil
+		}
+		return s.referenceVersion(ctx)
+	}
+	defer release()
 	var ptr refPointerItem
 	found, err := s.get(ctx, refPointerKey, &ptr, eventual)
 	if err != nil {
@@ -102,6 +118,39 @@ func (s *Store) referenceVersion(ctx context.Context) (string, error) {
 	s.rememberVersion(pointerVersion(found, ptr))
 	return pointerVersion(found, ptr), nil
 }
+
+// claimPointerRead makes the caller the instance's one reader of the
+// pointer: release ends its claim. While another caller holds it,
+// claimPointerRead waits for that read to end and returns a nil release:
+// the pointer is then known, unless that read failed.
+func (s *Store) claimPointerRead(ctx context.Context) (release func(), err error) {
+	p := s.ref
+	p.mu.Lock()
+	if wait := p.reading; wait != nil {
+		p.mu.Unlock()
+		select {
+		case <-wait:
+			return nil, nil
+		case <-ctx.Done():
+			return nil, unavailable(ctx.Err())
+		}
+	}
+	done := make(chan struct{})
+	p.reading = done
+	p.mu.Unlock()
+	return func() {
+		p.mu.Lock()
+		p.reading = nil
+		p.mu.Unlock()
+		close(done)
+	}, nil
+}
+
+// WarmUp reads the reference pointer, as a cold instance's first reference
+// read would: lambdafn starts it during init, so that read overlaps the
+// fetching of the first event, and that event's own read joins it. A
+// failure is left to the request, which reads again.
+func (s *Store) WarmUp(ctx context.Context) { _, _ = s.referenceVersion(ctx) }
 
 // trustedVersion is the instance's copy of the pointer, if it is younger
 // than the TTL: then a reference read needs no request for it.

@@ -17,8 +17,10 @@ package token
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -152,6 +154,27 @@ func (i *Issuer) Mint(ctx context.Context, typ Type, userID string, lifetime tim
 func (i *Issuer) Warm(ctx context.Context) {
 	ctx = context.WithoutCancel(ctx)
 	go func() { _, _ = i.keys.KeySet(ctx) }()
+}
+
+// WarmUp readies a cold instance to verify, off the request path: it
+// reads the key set verification uses (its first request's first read;
+// that request then waits for this read rather than making its own) and,
+// meanwhile, has the first Ed25519 verification build the base-point
+// tables every later one uses (about 0.4 ms, against 0.07 ms for a
+// verification once they exist). lambdafn starts it during init, where
+// it overlaps the fetching of the first event. A failed read is the
+// request's to make again and report.
+func (i *Issuer) WarmUp(ctx context.Context) {
+	go warmEd25519()
+	_, _ = i.verify.KeySet(ctx)
+}
+
+// warmEd25519 verifies RFC 8032's first test vector (section 7.1, TEST
+// 1: the empty message), which takes verification's whole path.
+func warmEd25519() bool {
+	pub, _ := hex.DecodeString("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
+	sig, _ := hex.DecodeString("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b")
+	return ed25519.Verify(pub, nil, sig)
 }
 
 // ErrInvalid is every reason a token is refused; callers answer the same

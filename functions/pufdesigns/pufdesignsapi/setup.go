@@ -6,6 +6,7 @@ import (
 
 	"github.com/pufinid/pufinid-api/shared/config"
 	"github.com/pufinid/pufinid-api/shared/refcache"
+	"github.com/pufinid/pufinid-api/shared/web"
 )
 
 // Setup builds the group's handler from its function's environment
@@ -17,5 +18,5 @@ func Setup(ctx context.Context, env config.Env) (http.Handler, error) {
 		return nil, err
 	}
 	// Answers are kept as long as the store trusts the data behind them.
-	return New(Deps{Cache: refcache.New(st.ReferenceTTL()), Store: st, Tokens: tokens, Log: env.Log}), nil
+	return web.WithWarmUp(New(Deps{Cache: refcache.New(st.ReferenceTTL()), Store: st, Tokens: tokens, Log: env.Log}), tokens.WarmUp), nil
 }

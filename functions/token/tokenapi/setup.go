@@ -12,6 +12,7 @@ import (
 	"github.com/pufinid/pufinid-api/shared/secretkeys"
 	"github.com/pufinid/pufinid-api/shared/telemetry"
 	"github.com/pufinid/pufinid-api/shared/token"
+	"github.com/pufinid/pufinid-api/shared/web"
 )
 
 // Setup builds the group's handler from its function's environment
@@ -40,7 +41,7 @@ func Setup(ctx context.Context, env config.Env) (http.Handler, error) {
 	// Tokens are verified, and the JWKS answered, with the published public
 	// set, as every function does: only signing waits for the secret.
 	tokens := token.NewIssuer(keys, env.Clock()).VerifyWith(config.PublishedKeys(st, env))
-	h := New(Deps{Store: st, Tokens: tokens, Log: env.Log})
+	h := web.WithWarmUp(New(Deps{Store: st, Tokens: tokens, Log: env.Log}), tokens.WarmUp)
 	if rotation == nil {
 		return h, nil
 	}
@@ -59,6 +60,14 @@ type Rotating struct {
 // NewRotating is h, also the rotation function of r's secret.
 func NewRotating(h http.Handler, r *secretkeys.Rotation, log *slog.Logger) *Rotating {
 	return &Rotating{Handler: h, Rotation: r, events: &telemetry.Events{Log: log, Source: "aws:secretsmanager"}}
+}
+
+// WarmUp is the routes' (a rotation step that starts an instance reads
+// the published keys for nothing: once a rotation interval at most).
+func (h *Rotating) WarmUp(ctx context.Context) {
+	if w, ok := h.Handler.(web.WarmUpper); ok {
+		w.WarmUp(ctx)
+	}
 }
 
 // HandleEvent runs one rotation step.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pufinid/pufinid-api/shared/config"
 	"github.com/pufinid/pufinid-api/shared/mailer/sesmail"
+	"github.com/pufinid/pufinid-api/shared/web"
 )
 
 // Setup builds the group's handler from its function's environment
@@ -30,7 +31,7 @@ func Setup(ctx context.Context, env config.Env) (http.Handler, error) {
 		}
 		sendEstimate = sesSendEstimate
 	}
-	return New(Deps{Store: st, Tokens: tokens, Mailer: m, Links: links, Now: env.Clock(), Log: env.Log, SendEstimate: sendEstimate}), nil
+	return web.WithWarmUp(New(Deps{Store: st, Tokens: tokens, Mailer: m, Links: links, Now: env.Clock(), Log: env.Log, SendEstimate: sendEstimate}), tokens.WarmUp), nil
 }
 
 // sesSendEstimate is the time an SES v2 SendEmail from Lambda in the same

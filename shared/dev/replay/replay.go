@@ -545,6 +545,9 @@ func (r *Replayer) invoke(ctx context.Context, ev Event, f samtemplate.Function,
 		if err != nil {
 			return resp, nil, fmt.Errorf("%s: %s does not start: %w", ev.Path, f.LogicalID, err)
 		}
+		// As in Lambda: the warm-up runs while the event is on its way.
+		warmed := lambdafn.WarmUp(h)
+		defer func() { <-warmed }()
 		resp, err = httpadapter.NewV2(h).ProxyWithContext(gateway.Invocation(ctx, f.LogicalID), req)
 		if err != nil {
 			return resp, nil, fmt.Errorf("%s: adapter: %w", ev.Path, err)
