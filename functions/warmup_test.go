@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"regexp"
 	"slices"
 	"testing"
 
@@ -31,12 +30,6 @@ import (
 func TestWarmUpCostsNoRequest(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	samples := map[string]string{}
-	var paths []string
-	for _, g := range functions.Groups {
-		samples[g.Sample] = g.Function
-		paths = append(paths, regexp.QuoteMeta(g.Sample))
-	}
 	r, err := replay.NewReplayer(ctx, replay.Options{Root: mustRoot(t), Setups: functions.Setups(), EventSetups: functions.EventSetups(),
 		Targets: []string{replay.InProcess}})
 	if err != nil {
