@@ -17,7 +17,8 @@
 //	current version                 GetItem REF / CURRENT, eventually consistent; then trusted for         0 warm, 1 per instance
 //	                                ReferenceTTL (a minute) by the instance                               per minute
 //	organization by code            GetItem ORGCODE#<lower-cased code> / ORGCODE (Demo: ORGCODE#)             1
-//	all term versions               Query pk=TERMS                                                            1
+//	all term versions               Query pk=TERMS; then kept by the instance while its pointer names     0 warm, 1 per instance
+//	                                the same version (store.versionTerms)                                 and version
 //	versions of one term            Query pk=TERMS, begins_with(sk, TERM#<slug>#V#)                           1
 //	FAQ topics page                 Query pk=FAQ, sk BETWEEN POS#<offset> AND POS#<offset+limit-1>            1 (2 past the end:
 //	                                (12 digits; each position item holds its topic and list_count)        GetItem FAQ / COUNT)

@@ -19,17 +19,38 @@ import (
 // (snapshot.go): from the instance's copy of the pointer when it is fresh,
 // else with one GetItem more.
 
-// Terms returns every version of every term: one Query of the TERMS partition.
+// Terms returns every version of every term: one Query of the TERMS partition
+// once per version of the reference data and instance (versionTerms).
 func (s *Store) Terms(ctx context.Context) ([]pufinid.Term, error) {
 	v, err := s.referenceVersion(ctx)
 	if err != nil {
 		return nil, err
 	}
+	if c := s.terms.Load(); c != nil && c.version == v {
+		return slices.Clone(c.terms), nil
+	}
 	items, err := s.partition(ctx, key{PK: termsPK}.at(v).PK)
 	if err != nil {
 		return nil, err
 	}
-	return unmarshalAll[pufinid.Term](items)
+	terms, err := unmarshalAll[pufinid.Term](items)
+	if err != nil {
+		return nil, err
+	}
+	s.terms.Store(&versionTerms{version: v, terms: terms})
+	return slices.Clone(terms), nil
+}
+
+// versionTerms are the terms of one version of the reference data. A
+// version's items never change (a load writes a new version and moves the
+// pointer), so the instance keeps the terms of the version its pointer
+// names, and reads them again only when the pointer, trusted for the
+// ReferenceTTL, names another: the staleness of every reference read,
+// without the Query per request that GET /users/me, signup and the terms
+// routes made. One version's terms at a time: a few kilobytes.
+type versionTerms struct {
+	version string
+	terms   []pufinid.Term
 }
 
 // TermVersions returns every version of one slug: one Query with begins_with.

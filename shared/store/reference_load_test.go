@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/smithy-go/middleware"
+
 	"github.com/pufinid/pufinid-api/shared/dev/apitest"
+	"github.com/pufinid/pufinid-api/shared/dev/ddbmeter"
 	"github.com/pufinid/pufinid-api/shared/dev/fixtures"
 	"github.com/pufinid/pufinid-api/shared/pufinid"
 	"github.com/pufinid/pufinid-api/shared/store"
@@ -194,4 +197,65 @@ func TestSaveReferenceSnapshots(t *testing.T) {
 			t.Errorf("the current version has %d items, want %d", len(got), perVersion)
 		}
 	})
+}
+
+// An instance reads one version's terms once, and again only when its
+// pointer, read again after the ReferenceTTL, names a new version: a load
+// that changes the terms reaches every instance within that bound.
+func TestTermsAreReadOncePerVersion(t *testing.T) {
+	t.Parallel()
+	demo, err := fixtures.Demo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	env := apitest.New(t)
+	mustSave(t, env.Store, demo)
+	// Another instance reads: the loader's knows its own version at once.
+	meter := new(ddbmeter.Meter)
+	reader, err := store.Open(ctx, store.Options{Table: env.Store.Table(), Endpoint: env.DB.URL, Now: env.Clock.Now,
+		APIOptions: []func(*middleware.Stack) error{meter.Install}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads := func() ([]pufinid.Term, int64) {
+		t.Helper()
+		before := meter.Requests.Load()
+		terms, err := reader.Terms(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return terms, meter.Requests.Load() - before
+	}
+	first, n := reads()
+	if len(first) != len(demo.Terms) || n != 2 {
+		t.Fatalf("first read: %d terms in %d requests, want %d in 2 (the pointer, the Query)", len(first), n, len(demo.Terms))
+	}
+	first[0].Text = "changed by a caller"
+	again, n := reads()
+	if n != 0 {
+		t.Errorf("second read: %d requests, want 0", n)
+	}
+	if again[0].Text == "changed by a caller" {
+		t.Error("a caller's change to the terms it got reached the instance's copy")
+	}
+	edited := demo
+	edited.Terms = slices.Clone(demo.Terms)
+	edited.Terms[0].Text = "A new text."
+	mustSave(t, env.Store, edited)
+	if stale, n := reads(); n != 0 || stale[0].Text == "A new text." {
+		t.Errorf("within the TTL: %d requests and text %q, want the instance's copy, unread", n, stale[0].Text)
+	}
+	env.Clock.Advance(env.Store.ReferenceTTL())
+	fresh, n := reads()
+	if n != 2 {
+		t.Errorf("after the TTL: %d requests, want 2 (the pointer, then the new version's terms)", n)
+	}
+	found := false
+	for _, tm := range fresh {
+		found = found || tm.Text == "A new text."
+	}
+	if !found {
+		t.Error("after the TTL and a load, the new text is not read")
+	}
 }

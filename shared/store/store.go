@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,6 +22,8 @@ type Store struct {
 	table string
 	now   func() time.Time
 	ref   *refPointer // this instance's copy of the reference pointer
+	// terms is the instance's copy of one version's terms (Terms).
+	terms atomic.Pointer[versionTerms]
 }
 
 // Options say where the table is.

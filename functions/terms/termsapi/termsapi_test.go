@@ -485,17 +485,22 @@ func TestDynamoDBRequestsPerCall(t *testing.T) {
 	t.Parallel()
 	env, c := setup(t)
 	tok := mustUser(t, env, "u1", accepted("tos", 1))
+	// The first read of the terms fills the instance's copy (one Query per
+	// version of the reference data); the cases are a warm instance's.
+	if resp := c.Do(http.MethodGet, "/v1/terms/?warm", nil); resp.Status != 200 {
+		t.Fatalf("warm-up: %d %s", resp.Status, resp.Body)
+	}
 	cases := []struct {
 		name, method, path string
 		auth               string
 		status, requests   int
 	}{
-		{"anonymous list", http.MethodGet, "/v1/terms/", "", 200, 1},
-		{"anonymous include_all", http.MethodGet, "/v1/terms/?include_all=true", "", 200, 1},
+		{"anonymous list", http.MethodGet, "/v1/terms/", "", 200, 0},
+		{"anonymous include_all", http.MethodGet, "/v1/terms/?include_all=true", "", 200, 0},
 		{"get by slug", http.MethodGet, "/v1/terms/privacy/", "", 200, 1},
 		{"get a slug without current version", http.MethodGet, "/v1/terms/cookies/", "", 404, 1},
-		{"list with a token", http.MethodGet, "/v1/terms/", "Bearer " + tok, 200, 2},
-		{"include_all with a token", http.MethodGet, "/v1/terms/?include_all=true", "Bearer " + tok, 200, 2},
+		{"list with a token: the account", http.MethodGet, "/v1/terms/", "Bearer " + tok, 200, 1},
+		{"include_all with a token", http.MethodGet, "/v1/terms/?include_all=true", "Bearer " + tok, 200, 1},
 		{"accept: the slug's versions and one transaction", http.MethodPost, "/v1/terms/privacy/accept/", "Bearer " + tok, 200, 2},
 		{"accept a slug without current version", http.MethodPost, "/v1/terms/cookies/accept/", "Bearer " + tok, 404, 1},
 		{"a bad token costs nothing", http.MethodGet, "/v1/terms/", "Bearer garbage", 403, 0},
