@@ -66,6 +66,10 @@ func WarmUp(h http.Handler) (done <-chan struct{}) {
 	go func() {
 		defer close(ch)
 		defer cancel()
+		// A warm-up only reads ahead: a panic in it is the first
+		// request's to meet (and the router's to answer), not init's
+		// to end the process over.
+		defer func() { _ = recover() }()
 		w.WarmUp(ctx)
 	}()
 	return ch

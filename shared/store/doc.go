@@ -17,8 +17,8 @@
 //	current version                 GetItem REF / CURRENT, eventually consistent; then trusted for         0 warm, 1 per instance
 //	                                ReferenceTTL (a minute) by the instance                               per minute
 //	organization by code            GetItem ORGCODE#<lower-cased code> / ORGCODE (Demo: ORGCODE#)             1
-//	all term versions               Query pk=TERMS; then kept by the instance while its pointer names     0 warm, 1 per instance
-//	                                the same version (store.versionTerms)                                 and version
+//	all term versions               Query pk=TERMS, strongly consistent; then kept by the instance while   0 warm, 1 per instance
+//	                                its pointer names the same version (store.versionTerms)               and version
 //	versions of one term            Query pk=TERMS, begins_with(sk, TERM#<slug>#V#)                           1
 //	FAQ topics page                 Query pk=FAQ, sk BETWEEN POS#<offset> AND POS#<offset+limit-1>            1 (2 past the end:
 //	                                (12 digits; each position item holds its topic and list_count)        GetItem FAQ / COUNT)
@@ -91,12 +91,15 @@
 //	A cold instance starts its first read during init (lambdafn.WarmUp, Store.WarmUp and
 //	token.Issuer.WarmUp): the public key set with the pointer for the functions that verify tokens,
 //	the pointer for FAQ and apps profiles. Its first request joins that read instead of making its
-//	own (one read of the pointer in flight per instance: claimPointerRead), so a warm-up adds no
-//	request, only moves one earlier. It costs more only when an instance's first invocation needs
-//	less (a users-group login or signup does not verify a token; a rotation step of the token
-//	function reads neither): at most the warm-up's own eventually consistent BatchGetItem of two
-//	small items, 1 read unit per cold start, or a read again if the first request comes after the
-//	TTLs above (provisioned concurrency).
+//	own (the key set's cache shares its read; the pointer's readers take turns, trustedOrClaim,
+//	all but the PUF designs' profile-and-pointer batch, which runs after the key set anyway), so a
+//	warm-up adds no request, only moves one earlier. It costs more only when an instance's first
+//	invocation needs less (a users-group login or signup does not verify a token; a rotation step
+//	of the token function reads the key set but not the pointer): at most the warm-up's own
+//	eventually consistent BatchGetItem of two small items, 1 read unit per cold start, or a read
+//	again if the first request comes after the TTLs above (provisioned concurrency: an environment
+//	frozen after init with the warm-up's read in flight gets that read's failure at its 1 s bound,
+//	and its request reads again).
 //
 //	Login and refresh tokens
 //	login lookup                    BatchGetItem LOGINFAIL#IP#<ip> / LOGINFAIL, the email (canonical, and     2

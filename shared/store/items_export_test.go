@@ -120,3 +120,10 @@ func (s *Store) RefreshTokenEntries(ctx context.Context, userID string) (map[str
 	_, err := s.get(ctx, userProfileKey(userID), &cur, strong)
 	return cur.Tokens, err
 }
+
+// PointerWaiters is how many callers wait for the pointer read in flight.
+func (s *Store) PointerWaiters() int {
+	s.ref.mu.Lock()
+	defer s.ref.mu.Unlock()
+	return s.ref.waiting
+}

@@ -29,14 +29,12 @@ type jwksItem struct {
 // fewer on a cold start.
 func (s *Store) PublicKeys(ctx context.Context) (jwks []byte, found bool, err error) {
 	var it jwksItem
-	var release func()
-	if _, trusted := s.trustedVersion(); !trusted {
-		// Claimed, so that a reference read meanwhile waits for this
-		// pointer rather than reading it too; a claim already held is
-		// waited for, and the pointer is then known.
-		if release, err = s.claimPointerRead(ctx); err != nil {
-			return nil, false, err
-		}
+	// Claimed, so that a reference read meanwhile waits for this pointer
+	// rather than reading it too; a claim already held is waited for, and
+	// a trusted pointer needs no read.
+	_, release, err := s.trustedOrClaim(ctx)
+	if err != nil {
+		return nil, false, err
 	}
 	if release == nil {
 		found, err = s.get(ctx, jwksKey, &it, eventual)

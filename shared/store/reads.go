@@ -29,7 +29,11 @@ func (s *Store) Terms(ctx context.Context) ([]pufinid.Term, error) {
 	if c := s.terms.Load(); c != nil && c.version == v {
 		return slices.Clone(c.terms), nil
 	}
-	items, err := s.partition(ctx, key{PK: termsPK}.at(v).PK)
+	// Strongly consistent, unlike other reference reads: the copy is kept
+	// for as long as the version is current, so a replica still missing
+	// part of a version just loaded must not be what it keeps (one read
+	// unit per version and instance instead of half).
+	items, err := s.partition(ctx, key{PK: termsPK}.at(v).PK, strong)
 	if err != nil {
 		return nil, err
 	}

@@ -219,8 +219,9 @@ func (s *Store) queryAll(ctx context.Context, in *dynamodb.QueryInput) ([]item, 
 }
 
 // partition returns every item of pk.
-func (s *Store) partition(ctx context.Context, pk string) ([]item, error) {
+func (s *Store) partition(ctx context.Context, pk string, consistent bool) ([]item, error) {
 	return s.queryAll(ctx, &dynamodb.QueryInput{
+		ConsistentRead:            aws.Bool(consistent),
 		KeyConditionExpression:    aws.String("#pk = :pk"),
 		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},

@@ -83,6 +83,7 @@ type refPointer struct {
 	// none is. A read started ahead of the first request (WarmUp) and
 	// that request's own reference read would otherwise both read it.
 	reading chan struct{}
+	waiting int // callers waiting for it (the tests wait for one)
 }
 
 // noReference is the version of a table no reference data was loaded
@@ -95,19 +96,9 @@ const noReference = "none"
 // consistent GetItem (a pointer a moment stale is as good as one a TTL
 // old).
 func (s *Store) referenceVersion(ctx context.Context) (string, error) {
-	if v, ok := s.trustedVersion(); ok {
-		return v, nil
-	}
-	release, err := s.claimPointerRead(ctx)
-	if err != nil {
-		return "", err
-	}
-	if release == nil {
-		// Another read of the pointer ended while this one waited.
-		if v, ok := s.trustedVersion(); ok {
-			return v, nil
-		}
-		return s.referenceVersion(ctx)
+	v, release, err := s.trustedOrClaim(ctx)
+	if err != nil || release == nil {
+		return v, err
 	}
 	defer release()
 	var ptr refPointerItem
@@ -119,15 +110,36 @@ func (s *Store) referenceVersion(ctx context.Context) (string, error) {
 	return pointerVersion(found, ptr), nil
 }
 
-// claimPointerRead makes the caller the instance's one reader of the
-// pointer: release ends its claim. While another caller holds it,
-// claimPointerRead waits for that read to end and returns a nil release:
-// the pointer is then known, unless that read failed.
+// trustedOrClaim is the pointer's version while the instance trusts its
+// copy; else the claim to read the pointer (release, which the reader
+// calls once it is done). Readers that claim take turns: one waits for
+// the read in flight, then uses what it left, or claims in turn when that
+// read failed. A waiter gives up with its own ctx (a 503).
+func (s *Store) trustedOrClaim(ctx context.Context) (version string, release func(), err error) {
+	for {
+		if v, ok := s.trustedVersion(); ok {
+			return v, nil, nil
+		}
+		if release, err := s.claimPointerRead(ctx); err != nil || release != nil {
+			return "", release, err
+		}
+	}
+}
+
+// claimPointerRead makes the caller the instance's one claimed reader of
+// the pointer: release ends its claim. While another caller holds it,
+// claimPointerRead waits for that read to end and returns a nil release.
 func (s *Store) claimPointerRead(ctx context.Context) (release func(), err error) {
 	p := s.ref
 	p.mu.Lock()
 	if wait := p.reading; wait != nil {
+		p.waiting++
 		p.mu.Unlock()
+		defer func() {
+			p.mu.Lock()
+			p.waiting--
+			p.mu.Unlock()
+		}()
 		select {
 		case <-wait:
 			return nil, nil
@@ -148,8 +160,9 @@ func (s *Store) claimPointerRead(ctx context.Context) (release func(), err error
 
 // WarmUp reads the reference pointer, as a cold instance's first reference
 // read would: lambdafn starts it during init, so that read overlaps the
-// fetching of the first event, and that event's own read joins it. A
-// failure is left to the request, which reads again.
+// fetching of the first event, and that event's own reference read joins
+// it (trustedOrClaim). A failure is left to the request, which reads
+// again.
 func (s *Store) WarmUp(ctx context.Context) { _, _ = s.referenceVersion(ctx) }
 
 // trustedVersion is the instance's copy of the pointer, if it is younger

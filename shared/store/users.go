@@ -428,8 +428,9 @@ func (s *Store) DeleteUser(ctx context.Context, u pufinid.User) error {
 }
 
 // AccountAndTerms reads a user's account and every version of every term.
-// The two Queries do not depend on each other, so they run at once: two
-// requests, one round trip. A missing user is a 404.
+// The two reads do not depend on each other, so they run at once: one
+// round trip, and one request once the instance keeps the terms (Terms).
+// A missing user is a 404.
 func (s *Store) AccountAndTerms(ctx context.Context, userID string) (pufinid.Account, []pufinid.Term, error) {
 	var (
 		terms []pufinid.Term

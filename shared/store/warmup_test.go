@@ -71,10 +71,18 @@ func gatedStore(t *testing.T, env *apitest.Env, g *gate) *store.Store {
 	return st
 }
 
-// waitBlocked gives a goroutine that is about to wait on a claim the time
-// to reach it; the assertions hold whether or not it did, but only a
-// waiter that reached the claim can make a second read appear.
-func waitBlocked() { time.Sleep(20 * time.Millisecond) }
+// waitBlocked returns once a second reader waits for st's pointer read in
+// flight, so that the join the tests check certainly happened.
+func waitBlocked(t *testing.T, st *store.Store) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for st.PointerWaiters() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no second reader came to wait for the pointer read in flight")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
 
 // The warm-up lambdafn starts during init and the first request's own
 // reference read overlap: the request must join the warm-up's read of the
@@ -89,7 +97,7 @@ func TestWarmUpIsJoinedByTheFirstReferenceRead(t *testing.T) {
 	<-g.held
 	read := make(chan error, 1)
 	go func() { _, err := st.Terms(context.Background()); read <- err }()
-	waitBlocked()
+	waitBlocked(t, st)
 	close(g.release)
 	<-warmed
 	if err := <-read; err != nil {
@@ -116,7 +124,7 @@ func TestAFailedWarmUpLeavesTheReadToTheRequest(t *testing.T) {
 	<-g.held
 	read := make(chan error, 1)
 	go func() { _, err := st.Terms(context.Background()); read <- err }()
-	waitBlocked()
+	waitBlocked(t, st)
 	close(g.release)
 	<-warmed
 	if err := <-read; err != nil {
@@ -166,7 +174,7 @@ func TestPublicKeysClaimThePointerRead(t *testing.T) {
 	<-g.held
 	read := make(chan error, 1)
 	go func() { _, err := st.Terms(context.Background()); read <- err }()
-	waitBlocked()
+	waitBlocked(t, st)
 	close(g.release)
 	<-warmed
 	if err := <-read; err != nil {
@@ -186,7 +194,7 @@ func TestPublicKeysClaimThePointerRead(t *testing.T) {
 	<-g2.held
 	keys := make(chan error, 1)
 	go func() { _, _, err := st2.PublicKeys(context.Background()); keys <- err }()
-	waitBlocked()
+	waitBlocked(t, st2)
 	close(g2.release)
 	if err := errors.Join(<-read, <-keys); err != nil {
 		t.Fatal(err)

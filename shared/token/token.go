@@ -156,7 +156,9 @@ func (i *Issuer) Warm(ctx context.Context) {
 	go func() { _, _ = i.keys.KeySet(ctx) }()
 }
 
-// WarmUp readies a cold instance to verify, off the request path: it
+// WarmUp readies a cold instance to verify, off the request path (Warm,
+// above, is a request's read of the signing keys; WarmUp is init's, of
+// the verifying ones): it
 // reads the key set verification uses (its first request's first read;
 // that request then waits for this read rather than making its own) and,
 // meanwhile, has the first Ed25519 verification build the base-point

@@ -166,8 +166,8 @@ func withAcceptance(t pufinid.Term, acct pufinid.Account) TermWithAcceptance {
 	return out
 }
 
-// currentTerms reads every version of every term (one Query) and keeps the
-// current ones.
+// currentTerms reads every version of every term (store.Store.Terms: one
+// Query per version and instance) and keeps the current ones.
 func currentTerms(ctx context.Context, d Deps) ([]pufinid.Term, error) {
 	all, err := d.Store.Terms(ctx)
 	if err != nil {

@@ -62,8 +62,10 @@ func NewRotating(h http.Handler, r *secretkeys.Rotation, log *slog.Logger) *Rota
 	return &Rotating{Handler: h, Rotation: r, events: &telemetry.Events{Log: log, Source: "aws:secretsmanager"}}
 }
 
-// WarmUp is the routes' (a rotation step that starts an instance reads
-// the published keys for nothing: once a rotation interval at most).
+// WarmUp warms up the routes (web.WarmUpper): the embedded http.Handler
+// promotes only ServeHTTP. An instance that a rotation step starts warms
+// up too; that step reads the published keys itself, so it costs at most
+// the pointer's half read unit, a few times a rotation.
 func (h *Rotating) WarmUp(ctx context.Context) {
 	if w, ok := h.Handler.(web.WarmUpper); ok {
 		w.WarmUp(ctx)

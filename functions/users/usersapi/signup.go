@@ -192,7 +192,8 @@ func (d *deps) sendConfirmation(ctx context.Context, u pufinid.User, secret stri
 }
 
 // signupReferences reads the organization signup joins (nil for an unknown
-// code) and the current terms, in parallel: two requests, one round trip.
+// code) and the current terms, in parallel: one round trip (the terms only
+// once per version and instance: store.Store.Terms).
 func (d *deps) signupReferences(ctx context.Context, code *string) (*pufinid.Organization, []pufinid.Term, error) {
 	var (
 		org          pufinid.Organization

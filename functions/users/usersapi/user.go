@@ -89,8 +89,8 @@ func (d *deps) caller(r *http.Request) (string, error) {
 	return c.UserID(), nil
 }
 
-// account reads the caller's account and the current terms: two DynamoDB
-// requests, one round trip. A token whose user is gone is a 403, as for any
+// account reads the caller's account and the current terms: one Query of
+// the account, and of the terms once per version and instance, at once. A token whose user is gone is a 403, as for any
 // invalid token.
 func (d *deps) account(ctx context.Context, userID string) (pufinid.Account, []pufinid.Term, error) {
 	acct, all, err := d.Store.AccountAndTerms(ctx, userID)
