@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -84,6 +83,28 @@ func waitBlocked(t *testing.T, st *store.Store) {
 	}
 }
 
+// overlap runs first until g holds its read, then second until it waits
+// for that read, then lets the read go, and returns both results.
+func overlap(t *testing.T, st *store.Store, g *gate, first, second func() error) (firstErr, secondErr error) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- first() }()
+	<-g.held
+	next := make(chan error, 1)
+	go func() { next <- second() }()
+	waitBlocked(t, st)
+	close(g.release)
+	return <-done, <-next
+}
+
+func warmUp(st *store.Store) func() error {
+	return func() error { st.WarmUp(context.Background()); return nil }
+}
+
+func readTerms(st *store.Store) func() error {
+	return func() error { _, err := st.Terms(context.Background()); return err }
+}
+
 // The warm-up lambdafn starts during init and the first request's own
 // reference read overlap: the request must join the warm-up's read of the
 // pointer, not make a second one, or the warm-up would cost a request.
@@ -92,15 +113,7 @@ func TestWarmUpIsJoinedByTheFirstReferenceRead(t *testing.T) {
 	env := apitest.New(t)
 	g := newGate()
 	st := gatedStore(t, env, g)
-	warmed := make(chan struct{})
-	go func() { st.WarmUp(context.Background()); close(warmed) }()
-	<-g.held
-	read := make(chan error, 1)
-	go func() { _, err := st.Terms(context.Background()); read <- err }()
-	waitBlocked(t, st)
-	close(g.release)
-	<-warmed
-	if err := <-read; err != nil {
+	if _, err := overlap(t, st, g, warmUp(st), readTerms(st)); err != nil {
 		t.Fatal(err)
 	}
 	if n := g.count("GetItem"); n != 1 {
@@ -119,15 +132,7 @@ func TestAFailedWarmUpLeavesTheReadToTheRequest(t *testing.T) {
 	g := newGate()
 	g.fail = true
 	st := gatedStore(t, env, g)
-	warmed := make(chan struct{})
-	go func() { st.WarmUp(context.Background()); close(warmed) }()
-	<-g.held
-	read := make(chan error, 1)
-	go func() { _, err := st.Terms(context.Background()); read <- err }()
-	waitBlocked(t, st)
-	close(g.release)
-	<-warmed
-	if err := <-read; err != nil {
+	if _, err := overlap(t, st, g, warmUp(st), readTerms(st)); err != nil {
 		t.Fatalf("the request after a failed warm-up: %v", err)
 	}
 	if n := g.count("GetItem"); n != 2 {
@@ -164,23 +169,18 @@ func TestPublicKeysClaimThePointerRead(t *testing.T) {
 	}
 	g := newGate()
 	st := gatedStore(t, env, g)
-	var found atomic.Bool
-	warmed := make(chan struct{})
-	go func() {
-		_, ok, err := st.PublicKeys(context.Background())
-		found.Store(ok && err == nil)
-		close(warmed)
-	}()
-	<-g.held
-	read := make(chan error, 1)
-	go func() { _, err := st.Terms(context.Background()); read <- err }()
-	waitBlocked(t, st)
-	close(g.release)
-	<-warmed
-	if err := <-read; err != nil {
+	found := false
+	keys := func(st *store.Store) func() error {
+		return func() error {
+			_, ok, err := st.PublicKeys(context.Background())
+			found = found || ok
+			return err
+		}
+	}
+	if err := errors.Join(overlap(t, st, g, keys(st), readTerms(st))); err != nil {
 		t.Fatal(err)
 	}
-	if !found.Load() {
+	if !found {
 		t.Error("the published key set was not found")
 	}
 	if b, gi := g.count("BatchGetItem"), g.count("GetItem"); b != 1 || gi != 0 {
@@ -190,13 +190,7 @@ func TestPublicKeysClaimThePointerRead(t *testing.T) {
 	// pointer's claim wait for it, then read only the keys.
 	g2 := newGate()
 	st2 := gatedStore(t, env, g2)
-	go func() { _, err := st2.Terms(context.Background()); read <- err }()
-	<-g2.held
-	keys := make(chan error, 1)
-	go func() { _, _, err := st2.PublicKeys(context.Background()); keys <- err }()
-	waitBlocked(t, st2)
-	close(g2.release)
-	if err := errors.Join(<-read, <-keys); err != nil {
+	if err := errors.Join(overlap(t, st2, g2, readTerms(st2), keys(st2))); err != nil {
 		t.Fatal(err)
 	}
 	if b, gi := g2.count("BatchGetItem"), g2.count("GetItem"); b != 0 || gi != 2 {
