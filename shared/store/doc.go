@@ -90,13 +90,17 @@
 //
 //	A cold instance starts its first read during init (lambdafn.WarmUp, Store.WarmUp and
 //	token.Issuer.WarmUp): the public key set with the pointer for the functions that verify tokens,
-//	the pointer for FAQ and apps profiles. Its first request joins that read instead of making its
-//	own (the key set's cache shares its read; the pointer's readers take turns, trustedOrClaim,
-//	all but the PUF designs' profile-and-pointer batch, which runs after the key set anyway), so a
-//	warm-up adds no request, only moves one earlier. It costs more only when an instance's first
-//	invocation needs less (a users-group login or signup does not verify a token; a rotation step
-//	of the token function reads the key set but not the pointer): at most the warm-up's own
-//	eventually consistent BatchGetItem of two small items, 1 read unit per cold start, or a read
+//	the pointer for FAQ and apps profiles; the users and terms functions then read the terms
+//	(Store.WarmUpTerms), as soon as the pointer names their version. Its first request joins those
+//	reads instead of making its own (the key set's cache shares its read; the pointer's readers
+//	take turns, trustedOrClaim, all but the PUF designs' profile-and-pointer batch, which runs
+//	after the key set anyway; callers missing the terms share one Query, termsFill), so a warm-up
+//	adds no request, only moves them earlier. It costs more only when an instance's first
+//	invocation needs less (a signup does not verify a token; DELETE, confirm-email, resend and
+//	reset need no terms; a rotation step of the token function reads the key set but not the
+//	pointer): at most the warm-up's own eventually consistent BatchGetItem of two small items and,
+//	for users and terms, a strongly consistent Query of the terms (1 read unit per 4 KB of
+//	them), per cold start, or a read
 //	again if the first request comes after the TTLs above (provisioned concurrency: an environment
 //	frozen after init with the warm-up's read in flight gets that read's failure at its 1 s bound,
 //	and its request reads again).

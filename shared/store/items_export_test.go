@@ -127,3 +127,10 @@ func (s *Store) PointerWaiters() int {
 	defer s.ref.mu.Unlock()
 	return s.ref.waiting
 }
+
+// TermsWaiters is how many callers wait for a read of the terms in flight.
+func (s *Store) TermsWaiters() int {
+	s.termsFill.mu.Lock()
+	defer s.termsFill.mu.Unlock()
+	return s.termsFill.waiting
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -20,19 +21,53 @@ import (
 // else with one GetItem more.
 
 // Terms returns every version of every term: one Query of the TERMS partition
-// once per version of the reference data and instance (versionTerms).
+// once per version of the reference data and instance (versionTerms),
+// which callers that miss the copy at the same time share (termsFill).
 func (s *Store) Terms(ctx context.Context) ([]pufinid.Term, error) {
 	v, err := s.referenceVersion(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if c := s.terms.Load(); c != nil && c.version == v {
-		return slices.Clone(c.terms), nil
+	for {
+		if c := s.terms.Load(); c != nil && c.version == v {
+			return slices.Clone(c.terms), nil
+		}
+		f, lead := s.termsFill.join(v)
+		if lead {
+			terms, err := s.readTerms(ctx, v)
+			f.finish(terms, err)
+			if err != nil {
+				return nil, err
+			}
+			return slices.Clone(terms), nil
+		}
+		err := s.termsFill.wait(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		if f.err == nil {
+			return slices.Clone(f.terms), nil
+		}
+		// The reader's call failed (its own deadline, say): this caller
+		// reads for itself, with its own.
 	}
-	// Strongly consistent, unlike other reference reads: the copy is kept
-	// for as long as the version is current, so a replica still missing
-	// part of a version just loaded must not be what it keeps (one read
-	// unit per version and instance instead of half).
+}
+
+// WarmUpTerms reads the terms of the current version into the instance's
+// copy, for the functions whose first request most likely needs them
+// (users: signup and GET/PUT/PATCH me; terms: every route). A request
+// arriving meanwhile shares the read (termsFill). When that first request
+// does not need them, the warm-up has cost one strongly consistent Query
+// of the terms: one read unit per 4 KB of terms, once per cold start. A
+// failure is left to the request to meet again and report.
+func (s *Store) WarmUpTerms(ctx context.Context) { _, _ = s.Terms(ctx) }
+
+// readTerms is the Query that fills the instance's copy of version v's
+// terms. Strongly consistent, unlike other reference reads: the copy is
+// kept for as long as the version is current, so a replica still missing
+// part of a version just loaded must not be what it keeps (one read unit
+// per version and instance instead of half).
+func (s *Store) readTerms(ctx context.Context, v string) ([]pufinid.Term, error) {
 	items, err := s.partition(ctx, key{PK: termsPK}.at(v).PK, strong)
 	if err != nil {
 		return nil, err
@@ -42,7 +77,64 @@ func (s *Store) Terms(ctx context.Context) ([]pufinid.Term, error) {
 		return nil, err
 	}
 	s.terms.Store(&versionTerms{version: v, terms: terms})
-	return slices.Clone(terms), nil
+	return terms, nil
+}
+
+// termsFill lets callers that find the instance's terms missing share one
+// Query: the cold instance's warm-up and its first request, or concurrent
+// requests after a new version, read the version once.
+type termsFill struct {
+	mu      sync.Mutex
+	in      *termsRead // the read in flight, if any
+	waiting int        // callers waiting for a read (the tests wait for one)
+}
+
+type termsRead struct {
+	version string
+	done    chan struct{}
+	terms   []pufinid.Term
+	err     error
+	owner   *termsFill
+}
+
+// join returns the read of version v in flight, or starts one that the
+// caller leads (lead: it must call finish).
+func (t *termsFill) join(v string) (r *termsRead, lead bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.in != nil && t.in.version == v {
+		return t.in, false
+	}
+	t.in = &termsRead{version: v, done: make(chan struct{}), owner: t}
+	return t.in, true
+}
+
+// wait waits for r, or for the end of ctx (a 503).
+func (t *termsFill) wait(ctx context.Context, r *termsRead) error {
+	t.mu.Lock()
+	t.waiting++
+	t.mu.Unlock()
+	defer func() {
+		t.mu.Lock()
+		t.waiting--
+		t.mu.Unlock()
+	}()
+	select {
+	case <-ctx.Done():
+		return unavailable(ctx.Err())
+	case <-r.done:
+		return nil
+	}
+}
+
+func (r *termsRead) finish(terms []pufinid.Term, err error) {
+	r.terms, r.err = terms, err
+	r.owner.mu.Lock()
+	if r.owner.in == r {
+		r.owner.in = nil
+	}
+	r.owner.mu.Unlock()
+	close(r.done)
 }
 
 // versionTerms are the terms of one version of the reference data. A

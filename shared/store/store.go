@@ -23,7 +23,8 @@ type Store struct {
 	now   func() time.Time
 	ref   *refPointer // this instance's copy of the reference pointer
 	// terms is the instance's copy of one version's terms (Terms).
-	terms atomic.Pointer[versionTerms]
+	terms     atomic.Pointer[versionTerms]
+	termsFill termsFill
 }
 
 // Options say where the table is.

@@ -22,6 +22,7 @@ type gate struct {
 	held    chan struct{} // closed when the first read is held
 	release chan struct{}
 	fail    bool // the held read fails once released
+	hold    string // the operation held; "" for the first GetItem or BatchGetItem
 	mu      sync.Mutex
 	ops     map[string]int
 }
@@ -38,7 +39,7 @@ func (g *gate) install(stack *middleware.Stack) error {
 			g.ops[op]++
 			g.mu.Unlock()
 			first := false
-			if op == "GetItem" || op == "BatchGetItem" {
+			if g.hold == op || g.hold == "" && (op == "GetItem" || op == "BatchGetItem") {
 				g.once.Do(func() { first = true })
 			}
 			if first {

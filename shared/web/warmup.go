@@ -27,3 +27,18 @@ type warmHandler struct {
 }
 
 func (h warmHandler) WarmUp(ctx context.Context) { h.warm(ctx) }
+
+// InOrder is a warm-up that runs steps one after the other, each within
+// the same bound: a step that needs what an earlier one read (the terms
+// need the reference pointer the key set's read brings) finds it there
+// instead of making its own read alongside.
+func InOrder(steps ...func(context.Context)) func(context.Context) {
+	return func(ctx context.Context) {
+		for _, step := range steps {
+			if ctx.Err() != nil {
+				return
+			}
+			step(ctx)
+		}
+	}
+}

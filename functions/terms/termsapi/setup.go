@@ -18,5 +18,5 @@ func Setup(ctx context.Context, env config.Env) (http.Handler, error) {
 		return nil, err
 	}
 	// Answers are kept as long as the store trusts the data behind them.
-	return web.WithWarmUp(New(Deps{Cache: refcache.New(st.ReferenceTTL()), Store: st, Tokens: tokens, Now: env.Clock(), Log: env.Log}), tokens.WarmUp), nil
+	return web.WithWarmUp(New(Deps{Cache: refcache.New(st.ReferenceTTL()), Store: st, Tokens: tokens, Now: env.Clock(), Log: env.Log}), web.InOrder(tokens.WarmUp, st.WarmUpTerms)), nil
 }

@@ -31,7 +31,7 @@ func Setup(ctx context.Context, env config.Env) (http.Handler, error) {
 		}
 		sendEstimate = sesSendEstimate
 	}
-	return web.WithWarmUp(New(Deps{Store: st, Tokens: tokens, Mailer: m, Links: links, Now: env.Clock(), Log: env.Log, SendEstimate: sendEstimate}), tokens.WarmUp), nil
+	return web.WithWarmUp(New(Deps{Store: st, Tokens: tokens, Mailer: m, Links: links, Now: env.Clock(), Log: env.Log, SendEstimate: sendEstimate}), web.InOrder(tokens.WarmUp, st.WarmUpTerms)), nil
 }
 
 // sesSendEstimate is the time an SES v2 SendEmail from Lambda in the same
