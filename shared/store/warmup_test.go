@@ -21,7 +21,7 @@ type gate struct {
 	once    sync.Once
 	held    chan struct{} // closed when the first read is held
 	release chan struct{}
-	fail    bool // the held read fails once released
+	fail    bool   // the held read fails once released
 	hold    string // the operation held; "" for the first GetItem or BatchGetItem
 	mu      sync.Mutex
 	ops     map[string]int
