@@ -247,7 +247,7 @@ func (r *Rotation) test(ctx context.Context, ev RotationEvent) error {
 	}
 	now := r.Now()
 	probe := token.NewIssuer(token.StaticKeys(set), func() time.Time { return now })
-	tok, _, err := probe.Mint(ctx, token.Access, "rotation-test", time.Minute)
+	tok, _, err := probe.Mint(ctx, token.Access, "rotation-test", "", time.Minute)
 	if err != nil {
 		return fmt.Errorf("secretkeys: the pending set does not sign: %w", err)
 	}

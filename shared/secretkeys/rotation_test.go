@@ -106,7 +106,7 @@ func TestScheduledRotationsLogNobodyOutUntilTheirTokensExpire(t *testing.T) {
 		return err
 	}
 	mint := func() string {
-		tok, _, err := token.NewIssuer(token.StaticKeys(w.current(t)), clock.Now).Mint(ctx, token.Refresh, "u1", 400*24*time.Hour)
+		tok, _, err := token.NewIssuer(token.StaticKeys(w.current(t)), clock.Now).Mint(ctx, token.Refresh, "u1", "", 400*24*time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}

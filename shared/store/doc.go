@@ -46,7 +46,8 @@
 //	user + accepted terms           Query pk=USER#<id>, begins_with(sk, PROFILE)                              1
 //	caller's organization (PUF      GetItem USER#<id> / PROFILE, strongly consistent, projected; when the     1
 //	designs)                        instance's reference pointer is due, BatchGetItem of it and REF /
-//	                                CURRENT instead, so a cold page is 2 requests in sequence, not 3
+//	                                CURRENT instead, so a cold page is 2 requests in sequence, not 3;
+//	                                with the organization in the token, run alongside the page's read
 //	accept a term                   TransactWriteItems (ConditionCheck profile exists, Put                    1
 //	                                PROFILE#ACCEPT#<slug> unless a newer version is accepted)
 //	account of an email address     BatchGetItem EMAIL#<canonical email> / CLAIM (holds the user id, the      1 (2 for a claim

@@ -65,6 +65,9 @@ type RefreshToken struct {
 	// the access tokens a refresh mints: reading a token fills it in from
 	// the profile; recording one ignores it.
 	AccessLifetime time.Duration
+	// OrganizationID is the user's, for the access tokens a refresh mints;
+	// filled in from the profile like AccessLifetime.
+	OrganizationID string
 }
 
 // sessions is what the store reads of a profile to decide about refresh
@@ -74,6 +77,7 @@ type sessions struct {
 	Tokens              map[string]int64 `dynamodbav:"refresh_tokens"`
 	PasswordHash        string           `dynamodbav:"password_hash"`
 	AccessTokenLifetime int              `dynamodbav:"access_token_lifetime"`
+	OrganizationID      string           `dynamodbav:"organization_id"`
 }
 
 // decodeSessions reads a profile item (nil when there is none).
@@ -252,7 +256,8 @@ func (s *Store) RefreshToken(ctx context.Context, userID, jti string) (RefreshTo
 		return RefreshToken{}, errNotFound()
 	}
 	life := pufinid.User{AccessTokenLifetime: cur.AccessTokenLifetime}.Lifetimes()
-	return RefreshToken{UserID: userID, JTI: jti, ExpiresAt: time.Unix(exp, 0).UTC(), AccessLifetime: life.Access}, nil
+	return RefreshToken{UserID: userID, JTI: jti, ExpiresAt: time.Unix(exp, 0).UTC(), AccessLifetime: life.Access,
+		OrganizationID: cur.OrganizationID}, nil
 }
 
 // RevokeRefreshToken revokes one refresh token: one conditional

@@ -49,6 +49,13 @@ const issuer = "pufinid"
 type Claims struct {
 	jwt.RegisteredClaims
 	TokenType Type `json:"token_type"`
+	// Organization is the id of the user's organization, in the tokens
+	// minted since it was added (older ones lack it). A user's organization
+	// is fixed at signup, so a function that needs it (PUF designs) reads
+	// the organization's data at once, alongside the profile read that
+	// checks the user still exists, instead of after it; it still answers
+	// for the profile's organization should the two ever differ.
+	Organization string `json:"org,omitempty"`
 }
 
 // dateClaims are the registered claims RFC 7519 defines as NumericDate.
@@ -125,10 +132,11 @@ func (i *Issuer) VerifyWith(src KeySource) *Issuer {
 	return &c
 }
 
-// Mint signs a token of typ for userID that lives for lifetime, with the
-// current key; it returns the token and its claims (whose ID is a fresh
-// random jti). It needs the private set: a verifier's Issuer cannot mint.
-func (i *Issuer) Mint(ctx context.Context, typ Type, userID string, lifetime time.Duration) (string, Claims, error) {
+// Mint signs a token of typ for userID, of organization org ("" for none),
+// that lives for lifetime, with the current key; it returns the token and
+// its claims (whose ID is a fresh random jti). It needs the private set: a
+// verifier's Issuer cannot mint.
+func (i *Issuer) Mint(ctx context.Context, typ Type, userID, org string, lifetime time.Duration) (string, Claims, error) {
 	set, err := i.keys.KeySet(ctx)
 	if err != nil {
 		return "", Claims{}, err
@@ -142,7 +150,8 @@ func (i *Issuer) Mint(ctx context.Context, typ Type, userID string, lifetime tim
 			IssuedAt:  jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(now.Add(lifetime)),
 		},
-		TokenType: typ,
+		TokenType:    typ,
+		Organization: org,
 	}
 	s, err := SignWith(set, c)
 	return s, c, err

@@ -45,7 +45,7 @@ func mustIssuer(t *testing.T, now time.Time) *token.Issuer {
 
 func mustMint(t *testing.T, iss *token.Issuer, typ token.Type) string {
 	t.Helper()
-	s, _, err := iss.Mint(ctx, typ, "user-1", lifetime)
+	s, _, err := iss.Mint(ctx, typ, "user-1", "", lifetime)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,7 +343,7 @@ func must[T any](v T, err error) T {
 func BenchmarkMint(b *testing.B) {
 	iss := token.NewIssuer(token.StaticKeys(keys), func() time.Time { return t0 })
 	for b.Loop() {
-		if _, _, err := iss.Mint(ctx, token.Access, "user-1", lifetime); err != nil {
+		if _, _, err := iss.Mint(ctx, token.Access, "user-1", "", lifetime); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -351,7 +351,7 @@ func BenchmarkMint(b *testing.B) {
 
 func BenchmarkParse(b *testing.B) {
 	iss := token.NewIssuer(token.StaticKeys(keys), func() time.Time { return t0 })
-	tok, _, err := iss.Mint(ctx, token.Access, "user-1", lifetime)
+	tok, _, err := iss.Mint(ctx, token.Access, "user-1", "", lifetime)
 	if err != nil {
 		b.Fatal(err)
 	}

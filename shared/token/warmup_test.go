@@ -29,7 +29,7 @@ func TestWarmUpReadsTheVerifyingKeySetOnce(t *testing.T) {
 	signer := NewIssuer(StaticKeys(set), clock)
 	src := &countingSource{set: set.Public()}
 	verifier := NewIssuer(Cached(src, DefaultCacheTTL, clock), clock)
-	tok, _, err := signer.Mint(context.Background(), Access, "u1", time.Minute)
+	tok, _, err := signer.Mint(context.Background(), Access, "u1", "", time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}

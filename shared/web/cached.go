@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -26,22 +27,35 @@ const (
 // answers with no DynamoDB request. An If-None-Match naming the answer's
 // ETag gets a 304 with no body.
 func Cached(w http.ResponseWriter, r *http.Request, c *refcache.Cache, public bool, scope string, read func() (any, error)) {
-	key := scope + "\x00" + AbsoluteURL(r).String()
-	e, ok := c.Get(key)
-	if !ok {
-		v, err := read()
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		body, err := encode(v)
-		if err != nil {
-			Logger(r.Context()).Error("encode response", "err", err)
-			JSON(w, r, http.StatusInternalServerError, map[string]string{"detail": "A server error occurred."})
-			return
-		}
-		e = c.Put(key, body)
+	e, err := CachedAnswer(r, c, scope, read)
+	if err != nil {
+		Error(w, r, err)
+		return
 	}
+	WriteCached(w, r, c, public, e)
+}
+
+// CachedAnswer is Cached's answer without writing it: for a handler that
+// must check something else before it answers (PUF designs read their
+// page while the caller's profile is read).
+func CachedAnswer(r *http.Request, c *refcache.Cache, scope string, read func() (any, error)) (refcache.Entry, error) {
+	key := scope + "\x00" + AbsoluteURL(r).String()
+	if e, ok := c.Get(key); ok {
+		return e, nil
+	}
+	v, err := read()
+	if err != nil {
+		return refcache.Entry{}, err
+	}
+	body, err := encode(v)
+	if err != nil {
+		return refcache.Entry{}, fmt.Errorf("encode response: %w", err)
+	}
+	return c.Put(key, body), nil
+}
+
+// WriteCached writes e, an answer of CachedAnswer, as Cached does.
+func WriteCached(w http.ResponseWriter, r *http.Request, c *refcache.Cache, public bool, e refcache.Entry) {
 	if public {
 		w.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(int(c.TTL().Seconds())))
 		w.Header().Set("ETag", e.ETag)

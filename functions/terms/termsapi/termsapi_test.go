@@ -354,14 +354,14 @@ func TestBadTokensAre403(t *testing.T) {
 	env, c := setup(t)
 	mustUser(t, env, "u1")
 	mint := func(typ token.Type, user string, life time.Duration) string {
-		s, _, err := env.Tokens.Mint(context.Background(), typ, user, life)
+		s, _, err := env.Tokens.Mint(context.Background(), typ, user, "", life)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return s
 	}
 	other := token.NewIssuer(token.StaticKeys(apitest.NewKeySet(t)), env.Clock.Now)
-	forged, _, err := other.Mint(context.Background(), token.Access, "u1", time.Minute)
+	forged, _, err := other.Mint(context.Background(), token.Access, "u1", "", time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}

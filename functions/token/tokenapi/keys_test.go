@@ -152,7 +152,7 @@ func TestRotationLogsNobodyOut(t *testing.T) {
 	// Retire the old key after the longest refresh lifetime: the tokens it
 	// signed have expired; even one made to outlive that is refused.
 	outlives, _, err := token.NewIssuer(token.StaticKeys(token.KeySet{Keys: []token.Key{{ID: first, State: token.KeyCurrent,
-		Public: keys.set.Keys[0].Public, Private: keys.set.Keys[0].Private}}}), env.Clock.Now).Mint(context.Background(), token.Access, "kim", 30*day)
+		Public: keys.set.Keys[0].Public, Private: keys.set.Keys[0].Private}}}), env.Clock.Now).Mint(context.Background(), token.Access, "kim", "", 30*day)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -117,12 +117,12 @@ func handleObtain(d Deps) http.Handler {
 		u := attempt.User
 		life := u.Lifetimes()
 		accessLife, refreshLife := life.Access, life.Refresh
-		access, _, err := d.Tokens.Mint(r.Context(), token.Access, u.ID, accessLife)
+		access, _, err := d.Tokens.Mint(r.Context(), token.Access, u.ID, u.OrganizationID, accessLife)
 		if err != nil {
 			web.Error(w, r, err)
 			return
 		}
-		refresh, rc, err := d.Tokens.Mint(r.Context(), token.Refresh, u.ID, refreshLife)
+		refresh, rc, err := d.Tokens.Mint(r.Context(), token.Refresh, u.ID, u.OrganizationID, refreshLife)
 		if err != nil {
 			web.Error(w, r, err)
 			return
@@ -188,7 +188,7 @@ func handleRefresh(d Deps) http.Handler {
 		// The user's access lifetime, read with the token; the default
 		// when they have none.
 		life := pufinid.Lifetimes{Access: rt.AccessLifetime}.WithDefaults().Access
-		access, _, err := d.Tokens.Mint(r.Context(), token.Access, rt.UserID, life)
+		access, _, err := d.Tokens.Mint(r.Context(), token.Access, rt.UserID, rt.OrganizationID, life)
 		if err != nil {
 			web.Error(w, r, err)
 			return

@@ -205,6 +205,37 @@ func TestOrganizationLifetimesApplyToLoginAndRefresh(t *testing.T) {
 	}
 }
 
+// Login and refresh tokens name the user's organization (token.Claims.
+// Organization), which the PUF designs function reads alongside the
+// profile; a user of no organization gets no claim.
+func TestTokensNameTheUsersOrganization(t *testing.T) {
+	t.Parallel()
+	env, c := setup(t)
+	const org = "0a000000-0000-4000-8000-00000000000a"
+	mustUser(t, env, "alice", func(u *pufinid.User) { u.OrganizationID = org })
+	mustUser(t, env, "bob")
+	for _, tc := range []struct{ user, org string }{{"alice", org}, {"bob", ""}} {
+		p := mustLogin(t, c, tc.user)
+		resp := c.Do(http.MethodPost, "/v1/token/refresh/", map[string]string{"refresh": p.Refresh})
+		var r struct {
+			Access string `json:"access"`
+		}
+		resp.JSON(t, &r)
+		if resp.Status != http.StatusOK {
+			t.Fatalf("refresh: %d %s", resp.Status, resp.Body)
+		}
+		for name, tok := range map[string]string{"login's access": p.Access, "login's refresh": p.Refresh, "refreshed access": r.Access} {
+			claims, err := env.Tokens.Parse(context.Background(), tok, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if claims.Organization != tc.org {
+				t.Errorf("%s: %s token names organization %q, want %q", tc.user, name, claims.Organization, tc.org)
+			}
+		}
+	}
+}
+
 func TestRefreshKeepsTheRefreshTokensOwnExpiry(t *testing.T) {
 	t.Parallel()
 	env, c := setup(t)

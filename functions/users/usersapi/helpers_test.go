@@ -159,7 +159,7 @@ func (w *world) sent(addr string) int {
 // returns its jti.
 func (w *world) refreshToken(t testing.TB, userID string) string {
 	t.Helper()
-	_, c, err := w.env.Tokens.Mint(context.Background(), token.Refresh, userID, time.Hour)
+	_, c, err := w.env.Tokens.Mint(context.Background(), token.Refresh, userID, "", time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,11 +19,11 @@ func TestGetUserIsTheCallerOnly(t *testing.T) {
 	w := setup(t)
 	ada := w.mustSignup(t, "ada@example.com")
 	bob := w.mustSignup(t, "bob@example.com")
-	refresh, _, err := w.env.Tokens.Mint(context.Background(), token.Refresh, ada.ID, time.Hour)
+	refresh, _, err := w.env.Tokens.Mint(context.Background(), token.Refresh, ada.ID, "", time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	expired, _, err := w.env.Tokens.Mint(context.Background(), token.Access, ada.ID, -time.Minute)
+	expired, _, err := w.env.Tokens.Mint(context.Background(), token.Access, ada.ID, "", -time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}

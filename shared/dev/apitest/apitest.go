@@ -224,10 +224,18 @@ func PublishKeys(st *store.Store, set token.KeySet) error {
 	return st.PublishPublicKeys(context.Background(), doc)
 }
 
-// AccessToken mints an access token for userID valid for five minutes.
+// AccessToken mints an access token for userID valid for five minutes,
+// without the organization claim, as tokens minted before it was added.
 func (e *Env) AccessToken(userID string) string {
 	e.TB.Helper()
-	s, _, err := e.Tokens.Mint(context.Background(), token.Access, userID, 5*time.Minute)
+	return e.AccessTokenOf(userID, "")
+}
+
+// AccessTokenOf mints an access token for userID of organization org
+// valid for five minutes, as a login mints it.
+func (e *Env) AccessTokenOf(userID, org string) string {
+	e.TB.Helper()
+	s, _, err := e.Tokens.Mint(context.Background(), token.Access, userID, org, 5*time.Minute)
 	if err != nil {
 		e.TB.Fatal(err)
 	}
