@@ -11,7 +11,10 @@
 // emulator's own start is not counted), warm latency percentiles (-warm
 // invocations of a running bootstrap) and the bootstrap's peak RSS
 // (VmHWM). Functions are measured interleaved, round by round, so a noisy
-// machine slows them all alike and the ratios hold.
+// machine slows them all alike and the ratios hold; beside the median of
+// the rounds' ratios (the budget's figure) it gives their interquartile
+// range, which on a shared 2-core machine is wide (0.3 to 0.5× seen here),
+// so that a median within 0.1× of the budget is read as the coin toss it is.
 //
 // It exits non-zero when a function is over budget: cold start above 1.5×
 // the hello-world's, binary above 15 MB, peak RSS of 64 MB or more.
@@ -271,18 +274,24 @@ func answered(out []byte) error {
 	return nil
 }
 
-// pairedRatio is the median, over the rounds, of s's cold start over
-// hello-world's in the same round. Each round runs every bootstrap once,
-// back to back, so a machine that slows down for a while (a neighbour on
-// the host: hello-world's median moved from 5.5 to 7.7 ms between runs
-// here) slows both sides of a round's ratio alike; the ratio of two
-// medians taken over the whole run does not cancel it.
-func pairedRatio(s, hello *subject) float64 {
+// pairedRatios are s's cold starts over hello-world's in the same round,
+// sorted. Each round runs every bootstrap once, back to back, so a machine
+// that slows down for a while (a neighbour on the host: hello-world's
+// median moved from 5.5 to 7.7 ms between runs here) slows both sides of a
+// round's ratio alike; the ratio of two medians taken over the whole run
+// does not cancel it.
+func pairedRatios(s, hello *subject) []float64 {
 	ratios := make([]float64, 0, len(s.cold))
 	for i := range min(len(s.cold), len(hello.cold)) {
 		ratios = append(ratios, float64(s.cold[i])/float64(hello.cold[i]))
 	}
 	slices.Sort(ratios)
+	return ratios
+}
+
+// pairedRatio is the median of pairedRatios: the figure the budget holds.
+func pairedRatio(s, hello *subject) float64 {
+	ratios := pairedRatios(s, hello)
 	if len(ratios) == 0 {
 		return 0
 	}
@@ -292,10 +301,22 @@ func pairedRatio(s, hello *subject) float64 {
 	return ratios[len(ratios)/2]
 }
 
+// pairedSpread is the interquartile range of pairedRatios (nearest rank):
+// how far one round's ratio strays on this machine, which tells how much a
+// median near the budget can be trusted.
+func pairedSpread(s, hello *subject) (q25, q75 float64) {
+	ratios := pairedRatios(s, hello)
+	if len(ratios) == 0 {
+		return 0, 0
+	}
+	rank := func(p int) float64 { return ratios[max((p*len(ratios)+99)/100-1, 0)] }
+	return rank(25), rank(75)
+}
+
 func report(w io.Writer, subjects []*subject) error {
 	base := percentile(subjects[0].cold, 50)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "function\tsize (arm64)\tcold p50\tp50 / hello p50\tcold / hello (paired)\twarm p50\twarm p99\tpeak RSS\tbudget\t")
+	fmt.Fprintln(tw, "function\tsize (arm64)\tcold p50\tp50 / hello p50\tcold / hello (paired)\tpaired q25–q75\twarm p50\twarm p99\tpeak RSS\tbudget\t")
 	var over []string
 	for _, s := range subjects {
 		cold := percentile(s.cold, 50)
@@ -318,7 +339,8 @@ func report(w io.Writer, subjects []*subject) error {
 				over = append(over, s.name+": "+y)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f×\t%.2f×\t%s\t%s\t%s\t%s\t\n", s.name, mb(s.size), ms(cold), medians, ratio,
+		q25, q75 := pairedSpread(s, subjects[0])
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f×\t%.2f×\t%.2f–%.2f×\t%s\t%s\t%s\t%s\t\n", s.name, mb(s.size), ms(cold), medians, ratio, q25, q75,
 			ms(percentile(s.warm, 50)), ms(percentile(s.warm, 99)), mb(s.rss), verdict)
 	}
 	if err := tw.Flush(); err != nil {

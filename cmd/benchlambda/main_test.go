@@ -47,6 +47,46 @@ func TestReportAppliesTheBudget(t *testing.T) {
 	}
 }
 
+// Rounds are paired: a round where the machine was slow for both sides
+// leaves the ratio alone, and the spread is the ratios' quartiles.
+func TestPairedRatioAndSpread(t *testing.T) {
+	t.Parallel()
+	ms := func(ns ...int) []time.Duration {
+		ds := make([]time.Duration, len(ns))
+		for i, n := range ns {
+			ds[i] = time.Duration(n) * time.Millisecond
+		}
+		return ds
+	}
+	tests := []struct {
+		name             string
+		hello, fn        []time.Duration
+		median, q25, q75 float64
+	}{
+		// Round 3 is three times slower on both sides: ratios 1.5, 1.5, 1.5, 1.5.
+		{"a slow round cancels", ms(4, 4, 12, 4), ms(6, 6, 18, 6), 1.5, 1.5, 1.5},
+		// Ratios 1.2, 1.4, 1.6, 1.8, 2.0: median 1.6; quartiles by nearest
+		// rank, the 2nd and 4th.
+		{"spread of five rounds", ms(10, 10, 10, 10, 10), ms(20, 12, 18, 14, 16), 1.6, 1.4, 1.8},
+		// Even count: the median is the mean of the middle two.
+		{"even count", ms(10, 10), ms(12, 14), 1.3, 1.2, 1.4},
+		{"no rounds", nil, nil, 0, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h, f := &subject{cold: tt.hello}, &subject{cold: tt.fn}
+			near := func(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
+			if got := pairedRatio(f, h); !near(got, tt.median) {
+				t.Errorf("pairedRatio %.3f, want %.3f", got, tt.median)
+			}
+			if q25, q75 := pairedSpread(f, h); !near(q25, tt.q25) || !near(q75, tt.q75) {
+				t.Errorf("pairedSpread %.3f–%.3f, want %.3f–%.3f", q25, q75, tt.q25, tt.q75)
+			}
+		})
+	}
+}
+
 // The whole command, briefly: every function of template.yaml and the
 // hello-world yardstick are built, started cold and measured. The budget
 // itself is not asserted here (make bench-lambda is the measurement; a
