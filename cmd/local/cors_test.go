@@ -100,10 +100,13 @@ func TestLocalServerAppliesTheTemplatesCORS(t *testing.T) {
 	}
 }
 
-// appPage is a web app's page: it signs up, logs in and reads the user
-// through the API at ?api= with fetch, as a browser front end does, and
-// writes what it got into #out. Every call is cross-origin, and signup and
-// the bearer token need a preflight.
+// appPage is a web app's page: it reads the terms, signs up accepting them
+// all, logs in, reads the user and the terms again through the API at
+// ?api= with fetch, as a browser front end does, and writes what it got
+// into #out. Every call is cross-origin, and signup and the bearer token
+// need a preflight. The anonymous terms answer is public for a minute: the
+// signed-in read of the same URL must not be served it from the browser's
+// cache.
 const appPage = `<!doctype html>
 <html><head><meta charset="utf-8"><title>app</title></head>
 <body><pre id="out">running</pre>
@@ -113,7 +116,9 @@ const appPage = `<!doctype html>
   const pass = "Analytical-Engine-1843", r = {};
   const json = (body) => ({method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
   try {
-    let res = await fetch(api + "/v1/users/", json({first_name: "Grace", last_name: "Hopper", email,
+    let res = await fetch(api + "/v1/terms/");
+    r.terms_anonymous = (await res.json()).length;
+    res = await fetch(api + "/v1/users/", json({first_name: "Grace", last_name: "Hopper", email,
       password: pass, password_confirm: pass, terms_accepted: ["*"]}));
     r.signup = res.status;
     res = await fetch(api + "/v1/token/", json({username: email, password: pass}));
@@ -123,6 +128,8 @@ const appPage = `<!doctype html>
     r.me = res.status;
     r.email = (await res.json()).email;
     r.request_id = res.headers.get("apigw-requestid");
+    res = await fetch(api + "/v1/terms/", {headers: {Authorization: "Bearer " + token}});
+    r.terms_signed_in = (await res.json()).length;
   } catch (e) {
     r.error = String(e);
   }
@@ -164,6 +171,11 @@ func TestBrowserAppOnAnotherOriginUsesTheAPI(t *testing.T) {
 	got := run("http://localhost:"+port, "grace@example.com")
 	if got["signup"] != 201.0 || got["login"] != 200.0 || got["me"] != 200.0 || got["email"] != "grace@example.com" || got["request_id"] == nil {
 		t.Errorf("the app on an allowed origin: %v; want signup 201, login 200, me 200 with its email, and the request id readable", got)
+	}
+	// Grace accepted every term at signup: signed in, she has none left to
+	// accept, though the anonymous list the browser keeps names them all.
+	if n, _ := got["terms_anonymous"].(float64); n == 0 || got["terms_signed_in"] != 0.0 {
+		t.Errorf("terms: %v anonymous, %v signed in; want some, then none (the browser must not answer the signed-in read with the anonymous one it keeps)", got["terms_anonymous"], got["terms_signed_in"])
 	}
 
 	got = run("http://127.0.0.1:"+port, "mallory@example.com")

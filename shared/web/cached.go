@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -58,6 +59,7 @@ func CachedAnswer(r *http.Request, c *refcache.Cache, scope string, read func() 
 func WriteCached(w http.ResponseWriter, r *http.Request, c *refcache.Cache, public bool, e refcache.Entry) {
 	if public {
 		w.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(int(c.TTL().Seconds())))
+		AddVary(w.Header(), "Origin")
 		w.Header().Set("ETag", e.ETag)
 		// All the header's values: the Lambda adapter splits a header at
 		// its commas.
@@ -77,6 +79,7 @@ func WriteCached(w http.ResponseWriter, r *http.Request, c *refcache.Cache, publ
 func PublicDocument(w http.ResponseWriter, r *http.Request, contentType string, body []byte, maxAge int) {
 	etag := refcache.ETag(body)
 	w.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(maxAge))
+	AddVary(w.Header(), "Origin")
 	w.Header().Set("ETag", etag)
 	if etagMatches(strings.Join(r.Header.Values("If-None-Match"), ","), etag) {
 		w.WriteHeader(http.StatusNotModified)
@@ -85,6 +88,30 @@ func PublicDocument(w http.ResponseWriter, r *http.Request, contentType string, 
 	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
+}
+
+// AddVary adds names to h's Vary header, once each, in one line (the Lambda
+// adapter would otherwise send a second Vary as a comma-joined value
+// anyway). A public answer varies by Origin: in front of it the HTTP API's
+// CORS adds Access-Control-Allow-Origin for the Origin sent, so a cache
+// that kept one origin's answer would give it to another without Vary
+// saying so. A route whose answer differs for a signed-in caller adds
+// Authorization, so that no cache answers a signed-in request with the
+// anonymous answer it keeps.
+func AddVary(h http.Header, names ...string) {
+	have := strings.Split(strings.Join(h.Values("Vary"), ","), ",")
+	for i := range have {
+		have[i] = strings.TrimSpace(have[i])
+	}
+	have = slices.DeleteFunc(have, func(s string) bool { return s == "" })
+	for _, n := range names {
+		if !slices.ContainsFunc(have, func(s string) bool { return strings.EqualFold(s, n) || s == "*" }) {
+			have = append(have, n)
+		}
+	}
+	if len(have) > 0 {
+		h.Set("Vary", strings.Join(have, ", "))
+	}
 }
 
 // etagMatches reports whether an If-None-Match header names etag (RFC 9110

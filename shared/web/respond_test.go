@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/pufinid/pufinid-api/shared/apierror"
@@ -43,5 +44,32 @@ func TestJSONBodies(t *testing.T) {
 				t.Errorf("got %d %s %q, want %d %s", w.Code, w.Header().Get("Content-Type"), w.Body, c.status, c.body)
 			}
 		})
+	}
+}
+
+func TestAddVary(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		have []string // Vary lines already set
+		add  []string
+		want string
+	}{
+		{nil, []string{"Origin"}, "Origin"},
+		{[]string{"Authorization"}, []string{"Origin"}, "Authorization, Origin"},
+		{[]string{"origin"}, []string{"Origin"}, "origin"},
+		{[]string{"Accept-Encoding, Origin"}, []string{"Authorization", "Origin"}, "Accept-Encoding, Origin, Authorization"},
+		{[]string{"*"}, []string{"Origin"}, "*"},
+		{[]string{" , "}, []string{"Origin"}, "Origin"},
+		{[]string{"Authorization", "Accept-Encoding"}, []string{"Origin"}, "Authorization, Accept-Encoding, Origin"},
+		{nil, nil, ""},
+	} {
+		h := http.Header{}
+		for _, v := range tt.have {
+			h.Add("Vary", v)
+		}
+		web.AddVary(h, tt.add...)
+		if got := h.Values("Vary"); strings.Join(got, "|") != tt.want {
+			t.Errorf("Vary %q + %q: %q, want %q in one line", tt.have, tt.add, got, tt.want)
+		}
 	}
 }

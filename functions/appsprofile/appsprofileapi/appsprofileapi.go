@@ -48,12 +48,12 @@ type response struct {
 
 func handleGet(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		// Query values are trimmed as DRF's CharField trims them; a blank
-		// client id is as missing as an absent one.
-		client := strings.TrimSpace(q.Get("o"))
-		group := strings.TrimSpace(q.Get("g"))
-		code := strings.TrimSpace(q.Get("id"))
+		// Query values are read as DRF reads them (the last of a repeated
+		// one) and trimmed as its CharField trims them; a blank client id
+		// is as missing as an absent one.
+		client := strings.TrimSpace(web.QueryValue(r, "o"))
+		group := strings.TrimSpace(web.QueryValue(r, "g"))
+		code := strings.TrimSpace(web.QueryValue(r, "id"))
 		if client == "" {
 			web.Error(w, r, apierror.Field("o", web.MsgRequired))
 			return

@@ -156,6 +156,9 @@ func TestErrors(t *testing.T) {
 		{"client id too long to exist", "/v1/apps-profile/?o=" + strings.Repeat("o", 3000), 404, notFound},
 		{"key separator in the client id", "/v1/apps-profile/?o=acme%23GROUP%23retail", 404, notFound},
 		{"unknown route below the group", "/v1/apps-profile/extra/?o=acme", 404, notFound},
+		// Of a repeated parameter the last counts, as in DRF.
+		{"a known o then an unknown one", "/v1/apps-profile/?o=acme&o=nobody", 404, notFound},
+		{"a known o then a blank one", "/v1/apps-profile/?o=acme&o=", 400, required},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

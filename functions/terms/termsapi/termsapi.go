@@ -65,13 +65,14 @@ func handleList(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// A token is optional here, but one that is sent must be valid: a
 		// client that believes it is signed in must not silently get the
-		// anonymous answer.
+		// anonymous answer, from here or from a cache that kept it.
+		web.AddVary(w.Header(), "Authorization")
 		claims, signedIn, err := d.Tokens.Optional(r)
 		if err != nil {
 			web.Error(w, r, err)
 			return
 		}
-		all := includeAll(r.URL.Query().Get("include_all"))
+		all := includeAll(web.QueryValue(r, "include_all"))
 		if !signedIn {
 			// The same for every anonymous caller: kept by the instance.
 			web.Cached(w, r, d.Cache, web.Public, "", func() (any, error) {

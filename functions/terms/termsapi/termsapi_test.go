@@ -123,6 +123,42 @@ func TestListByCaller(t *testing.T) {
 	}
 }
 
+// The list's URL answers differently once signed in, and its anonymous
+// answer is public for the cache time: every answer says it varies by
+// Authorization (and, being public, by Origin), so that no cache (the
+// browser's, a CDN's) gives the anonymous list it keeps to a signed-in
+// request for the same URL. TestBrowserAppOnAnotherOriginUsesTheAPI (in
+// cmd/local) shows the browser doing it without.
+func TestListVariesByAuthorization(t *testing.T) {
+	t.Parallel()
+	env, c := setup(t)
+	tok := mustUser(t, env, "u-vary", accepted("privacy", 2), accepted("tos", 1))
+	anon := c.Do(http.MethodGet, "/v1/terms/", nil)
+	for _, tc := range []struct {
+		name    string
+		opts    []apitest.Option
+		status  int
+		vary    string
+		control string
+	}{
+		{"anonymous", nil, http.StatusOK, "Authorization, Origin", "public, max-age=60"},
+		{"anonymous revalidation", []apitest.Option{apitest.Header("If-None-Match", anon.Header.Get("ETag"))}, http.StatusNotModified, "Authorization, Origin", "public, max-age=60"},
+		{"signed in", []apitest.Option{apitest.Bearer(tok)}, http.StatusOK, "Authorization", "no-store"},
+		{"signed in, with the anonymous answer's ETag", []apitest.Option{apitest.Bearer(tok), apitest.Header("If-None-Match", anon.Header.Get("ETag"))}, http.StatusOK, "Authorization", "no-store"},
+		{"a bad token", []apitest.Option{apitest.Bearer("not-a-token")}, http.StatusForbidden, "Authorization", "no-store"},
+	} {
+		resp := c.Do(http.MethodGet, "/v1/terms/", nil, tc.opts...)
+		if resp.Status != tc.status || resp.Header.Get("Vary") != tc.vary || resp.Header.Get("Cache-Control") != tc.control {
+			t.Errorf("%s: %d, Vary %q, Cache-Control %q; want %d, %q, %q", tc.name, resp.Status,
+				resp.Header.Get("Vary"), resp.Header.Get("Cache-Control"), tc.status, tc.vary, tc.control)
+		}
+	}
+	// A term by slug reads no token: it varies by Origin alone.
+	if got := c.Do(http.MethodGet, "/v1/terms/privacy/", nil, apitest.Bearer(tok)).Header.Get("Vary"); got != "Origin" {
+		t.Errorf("GET /v1/terms/privacy/: Vary %q, want Origin", got)
+	}
+}
+
 func TestListBodyIsTheTermsFields(t *testing.T) {
 	t.Parallel()
 	_, c := setup(t)
