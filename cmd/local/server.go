@@ -21,6 +21,7 @@ import (
 	"github.com/pufinid/pufinid-api/shared/config"
 	"github.com/pufinid/pufinid-api/shared/dev/gateway"
 	"github.com/pufinid/pufinid-api/shared/dev/samtemplate"
+	"github.com/pufinid/pufinid-api/shared/web"
 )
 
 // maxPayload is API Gateway HTTP API's request payload limit.
@@ -179,17 +180,27 @@ func writeDetail(w http.ResponseWriter, status int, detail string) {
 
 // newMux serves the API and the local extras: the OpenAPI document, the
 // outbox of sent emails (LocalStack's /_aws/ses) and the API reference
-// (/docs).
-func newMux(gw http.Handler, outbox http.Handler) *http.ServeMux {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
+// (/docs). Every other request goes to the gateway with its path as sent:
+// an http.ServeMux in front of it would clean a path such as
+// /v1/terms//, or /v1/./terms/, and answer a 307 redirect of its own,
+// without the API's headers, where API Gateway routes the path it got.
+func newMux(gw http.Handler, outbox http.Handler) http.Handler {
+	extras := http.NewServeMux()
+	extras.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
 		_, _ = w.Write(docs.OpenAPI)
 	})
-	mux.Handle("/_aws/ses", outbox)
-	handleDocs(mux, gw) // the API reference at /docs (docspage.go)
-	mux.Handle("/", gw)
-	return mux
+	extras.Handle("/_aws/ses", outbox)
+	handleDocs(extras, gw) // the API reference at /docs (docspage.go)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if web.IsCleanPath(r.URL.Path) {
+			if h, pattern := extras.Handler(r); pattern != "" {
+				h.ServeHTTP(w, r)
+				return
+			}
+		}
+		gw.ServeHTTP(w, r)
+	})
 }
 
 // timeouts bound how long one connection may hold the server, so that a

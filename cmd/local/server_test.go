@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -93,4 +94,31 @@ func BenchmarkGatewayFAQTopic(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(env.Requests.Load()-before)/float64(b.N), "dynamodb-req/op")
+}
+
+// A path that is not in clean form reaches the gateway as it was sent, as
+// it reaches API Gateway: it matches no route and gets the API's 404, with
+// the API's headers, where an http.ServeMux in front would clean it and
+// answer a 307 redirect to another URL in HTML. The local extras answer
+// only at their own clean paths.
+func TestOddPathsGetTheAPIsAnswerNotARedirect(t *testing.T) {
+	base, _ := mustStart(t, nil, nil)
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, p := range []string{"//v1/terms/", "/v1/./terms/", "/v1/faq/../terms/", "/v1/faq/topics//", "/v1/users//me/", "//docs", "/./openapi.yaml"} {
+		resp, err := noRedirect.Get(base + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound || string(body) != `{"detail":"Not found."}` ||
+			resp.Header.Get("X-Content-Type-Options") != "nosniff" || resp.Header.Get("Apigw-Requestid") == "" {
+			t.Errorf("GET %s: %d %s %v; want the API's 404 with nosniff and a request id", p, resp.StatusCode, body, resp.Header)
+		}
+	}
+	for _, p := range []string{"/openapi.yaml", "/v1/terms/", "/v1/terms"} {
+		if resp := send(t, http.MethodGet, base+p, nil); resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: %d, want 200", p, resp.StatusCode)
+		}
+	}
 }

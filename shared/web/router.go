@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
 	"strings"
 
@@ -77,6 +78,13 @@ func (rt *Router) Handle(method, path string, h http.Handler) {
 func (rt *Router) Routes() []Route { return slices.Clone(rt.routes) }
 
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The mux would answer a path such as /v1//terms or /v1/./terms with a
+	// 307 redirect in HTML to its clean form; no route of the API is
+	// written that way, so it is not found, as it would be in DRF.
+	if !IsCleanPath(r.URL.Path) {
+		Error(w, r, apierror.NotFoundErr())
+		return
+	}
 	if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") {
 		r2 := r.WithContext(context.WithValue(r.Context(), originalURLKey{}, r.URL))
 		u := *r.URL
@@ -98,6 +106,20 @@ func methodNotAllowed(w http.ResponseWriter, r *http.Request, methods []string) 
 	}
 	w.Header().Set("Allow", strings.Join(allow, ", "))
 	Error(w, r, apierror.New(apierror.MethodNotAllowed, fmt.Sprintf("Method %q not allowed.", r.Method)))
+}
+
+// IsCleanPath reports whether p is in the form http.ServeMux serves
+// without redirecting: absolute, without empty, "." or ".." segments, and
+// with at most one trailing slash.
+func IsCleanPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	c := path.Clean(p)
+	if c != "/" && strings.HasSuffix(p, "/") {
+		c += "/"
+	}
+	return c == p
 }
 
 type originalURLKey struct{}

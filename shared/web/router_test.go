@@ -37,6 +37,14 @@ func TestRouterDispatchesMethodsBesideAPathParameter(t *testing.T) {
 		{"PURGE", "/v1/users/me", 405, "", "GET, DELETE, HEAD"},
 		{http.MethodGet, "/v1/users/me/more", 404, "", ""},
 		{http.MethodGet, "/v1/users", 404, "", ""},
+		// Paths not in clean form are not found: never the mux's 307
+		// redirect to the clean path.
+		{http.MethodGet, "/v1/users//me", 404, "", ""},
+		{http.MethodGet, "//v1/users/me", 404, "", ""},
+		{http.MethodGet, "/v1/users/me//", 404, "", ""},
+		{http.MethodGet, "/v1/./users/me", 404, "", ""},
+		{http.MethodGet, "/v1/x/../users/me", 404, "", ""},
+		{http.MethodPost, "/v1/users/./confirm-email", 404, "", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
@@ -47,6 +55,19 @@ func TestRouterDispatchesMethodsBesideAPathParameter(t *testing.T) {
 					rec.Header().Get("Allow"), rec.Body, tc.status, tc.handler, tc.allow)
 			}
 		})
+	}
+}
+
+func TestIsCleanPath(t *testing.T) {
+	t.Parallel()
+	for p, want := range map[string]bool{
+		"/": true, "/v1/terms": true, "/v1/terms/": true, "/v1/terms/privacy/accept/": true,
+		"": false, "v1/terms": false, "//": false, "/v1//terms": false, "/v1/terms//": false,
+		"/v1/./terms": false, "/v1/../terms": false, "/v1/terms/.": false, "/v1/terms/..": false,
+	} {
+		if got := web.IsCleanPath(p); got != want {
+			t.Errorf("IsCleanPath(%q) = %v, want %v", p, got, want)
+		}
 	}
 }
 
