@@ -15,7 +15,13 @@ import (
 // the table (AWS Secrets Manager holds them); whoever changes them
 // publishes the public set here (cmd/keys, the local server).
 
-var jwksKey = key{"KEYS", "JWKS"}
+// KeySetPartition is the partition key of the public key set's item: only
+// the token function may write it (template.yaml denies it to every other
+// role that writes the table, by dynamodb:LeadingKeys), since whoever
+// writes it chooses the keys every function trusts.
+const KeySetPartition = "KEYS"
+
+var jwksKey = key{KeySetPartition, "JWKS"}
 
 type jwksItem struct {
 	JWKS string `dynamodbav:"jwks"`

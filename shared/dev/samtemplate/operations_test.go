@@ -332,6 +332,15 @@ func TestAlarmTopicAndOptionalEmail(t *testing.T) {
 	if p := tmpl.Parameters["AlarmEmail"]; p.Type != "String" || p.Default == nil || *p.Default != "" {
 		t.Errorf("AlarmEmail = %+v, want a String parameter defaulting to empty (no subscription)", p)
 	}
+	// CloudWatch cannot publish to a topic under SNS's AWS-managed key
+	// (its key policy grants no other service): the alarms would change
+	// state and notify no one. A topic an AWS service publishes to is
+	// unencrypted or under a key of the stack's whose policy grants it.
+	for _, id := range tmpl.ResourcesOfType("AWS::SNS::Topic") {
+		if k, ok := tmpl.Resources[id].Properties["KmsMasterKeyId"].(string); ok && strings.Contains(k, "aws/sns") {
+			t.Errorf("%s is encrypted with %s, to which no AWS service can publish", id, k)
+		}
+	}
 }
 
 // pseudoParameters are CloudFormation's own references.

@@ -93,6 +93,9 @@ type Statement struct {
 	Effect    string
 	Actions   []string
 	Resources []string // an unresolved !Sub is kept as its JSON
+	// Condition is the statement's Condition block: operator (such as
+	// "ForAnyValue:StringEquals") to condition key to values.
+	Condition map[string]map[string][]string
 }
 
 // Table is one AWS::DynamoDB::Table.
@@ -438,11 +441,21 @@ func document(statements []any) (Policy, error) {
 		var v struct {
 			Sid, Effect      string
 			Action, Resource any // a string or a list
+			Condition        map[string]map[string]any
 		}
 		if err := json.Unmarshal(b, &v); err != nil {
 			return Policy{}, err
 		}
 		st := Statement{Sid: v.Sid, Effect: v.Effect, Actions: stringList(v.Action), Resources: stringList(v.Resource)}
+		for op, keys := range v.Condition {
+			if st.Condition == nil {
+				st.Condition = map[string]map[string][]string{}
+			}
+			st.Condition[op] = map[string][]string{}
+			for k, vals := range keys {
+				st.Condition[op][k] = stringList(vals)
+			}
+		}
 		if st.Effect == "" || len(st.Actions) == 0 || len(st.Resources) == 0 {
 			return Policy{}, errors.New("a statement needs Effect, Action and Resource")
 		}

@@ -83,6 +83,7 @@ type access struct {
 	tableActions   []string // dynamodb:* actions granted by statements on the table
 	sesActions     []string
 	secretActions  []string // secretsmanager:* actions, each on the signing keys' secret alone
+	denies         []samtemplate.Statement
 }
 
 func policyAccess(t *testing.T, f samtemplate.Function) access {
@@ -97,6 +98,10 @@ func policyAccess(t *testing.T, f samtemplate.Function) access {
 			continue
 		}
 		for _, st := range p.Statements {
+			if st.Effect == "Deny" {
+				a.denies = append(a.denies, st)
+				continue
+			}
 			if st.Effect != "Allow" {
 				t.Errorf("%s: statement %q has Effect %q", f.LogicalID, st.Sid, st.Effect)
 			}
@@ -161,6 +166,35 @@ func TestPoliciesAreLeastPrivilege(t *testing.T) {
 				t.Errorf("policies allow %+v, want %+v", got, want)
 			}
 		})
+	}
+}
+
+// Whoever writes the public key set's item chooses the keys every function
+// trusts, and so could mint tokens for anyone. The token function alone
+// may: every other role that writes the table is denied every write to
+// that item's partition (dynamodb:LeadingKeys), whatever it is allowed.
+func TestOnlyTheTokenFunctionWritesTheKeySet(t *testing.T) {
+	t.Parallel()
+	writes := []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+	tmpl := mustLoad(t)
+	for _, f := range tmpl.Functions {
+		a := policyAccess(t, f)
+		writer := slices.Contains(a.tableTemplates, "DynamoDBCrudPolicy") || slices.Contains(a.tableTemplates, "DynamoDBWritePolicy") ||
+			slices.ContainsFunc(a.tableActions, func(act string) bool { return slices.Contains(writes, act) })
+		denied := slices.ContainsFunc(a.denies, func(st samtemplate.Statement) bool {
+			covers := true
+			for _, w := range writes {
+				covers = covers && slices.Contains(st.Actions, w)
+			}
+			return covers && slices.Equal(st.Resources, []string{"!GetAtt Table.Arn"}) &&
+				slices.Contains(st.Condition["ForAnyValue:StringEquals"]["dynamodb:LeadingKeys"], store.KeySetPartition)
+		})
+		switch {
+		case f.LogicalID == "TokenFunction" && (!writer || denied):
+			t.Errorf("TokenFunction: writes the table %v, denied the key set %v; want it to publish the key set", writer, denied)
+		case f.LogicalID != "TokenFunction" && writer && !denied:
+			t.Errorf("%s writes the table but is not denied %v on the key set's partition %q", f.LogicalID, writes, store.KeySetPartition)
+		}
 	}
 }
 
