@@ -50,7 +50,8 @@ func main() {
 
 // DefaultMaxRefresh is retire's default wait, the automatic rotation's
 // (secretkeys.DefaultRetireAfter): longer than any refresh lifetime an
-// organization is likely to set. Pass the real longest to retire sooner.
+// organization may set (pufinid.MaxRefresh). Pass the real longest to
+// retire sooner.
 const DefaultMaxRefresh = secretkeys.DefaultRetireAfter
 
 func run(ctx context.Context, args []string, getenv config.Getenv, stdout io.Writer, now func() time.Time) error {

@@ -30,8 +30,18 @@ var DefaultLifetimes = Lifetimes{
 	ResetPassword: time.Hour,
 }
 
+// MaxRefresh is the longest refresh lifetime (and so access lifetime) an
+// organization may set. A signing key is retired 30 days after it stopped
+// signing (secretkeys.DefaultRetireAfter, which a test holds to at least
+// this, the key set's cache time and an hour more), and a refresh token
+// must expire before the key that signed it is retired, or its user is
+// logged out early. The fixture loader refuses longer lifetimes, and a
+// longer one stored anyway is cut to this.
+const MaxRefresh = 29 * 24 * time.Hour
+
 // WithDefaults is l with each lifetime that is not set (zero or less)
-// replaced by its default.
+// replaced by its default, and an access or refresh lifetime over
+// MaxRefresh cut to it.
 func (l Lifetimes) WithDefaults() Lifetimes {
 	or := func(d, def time.Duration) time.Duration {
 		if d <= 0 {
@@ -40,8 +50,8 @@ func (l Lifetimes) WithDefaults() Lifetimes {
 		return d
 	}
 	return Lifetimes{
-		Access:        or(l.Access, DefaultLifetimes.Access),
-		Refresh:       or(l.Refresh, DefaultLifetimes.Refresh),
+		Access:        min(or(l.Access, DefaultLifetimes.Access), MaxRefresh),
+		Refresh:       min(or(l.Refresh, DefaultLifetimes.Refresh), MaxRefresh),
 		ConfirmEmail:  or(l.ConfirmEmail, DefaultLifetimes.ConfirmEmail),
 		ResetPassword: or(l.ResetPassword, DefaultLifetimes.ResetPassword),
 	}

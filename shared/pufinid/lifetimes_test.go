@@ -57,4 +57,10 @@ func TestWithDefaultsKeepsWhatIsSet(t *testing.T) {
 	if got := (pufinid.Lifetimes{}).WithDefaults(); got != pufinid.DefaultLifetimes {
 		t.Errorf("the zero Lifetimes: got %+v, want the defaults", got)
 	}
+	// Stored before the bound (or written by hand): cut to it, so no
+	// refresh token outlives the key that signed it.
+	long := pufinid.User{AccessTokenLifetime: 90 * 86400, RefreshTokenLifetime: 90 * 86400}.Lifetimes()
+	if long.Access != pufinid.MaxRefresh || long.Refresh != pufinid.MaxRefresh {
+		t.Errorf("90-day lifetimes: got %v / %v, want both cut to %v", long.Access, long.Refresh, pufinid.MaxRefresh)
+	}
 }

@@ -56,8 +56,8 @@ type PublicKeys interface {
 }
 
 // DefaultRetireAfter is how long after it stopped signing a previous key
-// is retired: longer than the refresh lifetime any organization is
-// likely to set (a day by default).
+// is retired: longer than the longest refresh lifetime an organization may
+// set (pufinid.MaxRefresh, 29 days; a day by default), as a test holds.
 const DefaultRetireAfter = 30 * 24 * time.Hour
 
 // Rotation rotates the signing keys' secret.

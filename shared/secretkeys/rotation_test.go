@@ -13,6 +13,7 @@ import (
 
 	"github.com/pufinid/pufinid-api/shared/dev/apitest"
 	"github.com/pufinid/pufinid-api/shared/dev/secretsemu"
+	"github.com/pufinid/pufinid-api/shared/pufinid"
 	"github.com/pufinid/pufinid-api/shared/secretkeys"
 	"github.com/pufinid/pufinid-api/shared/token"
 )
@@ -214,4 +215,17 @@ func kidOf(t *testing.T, tok string) string {
 		t.Fatal(err)
 	}
 	return h.Kid
+}
+
+// A retired key verifies nothing, so it must outlive every refresh token
+// it signed: the longest refresh lifetime an organization may set, plus
+// the time the old key may still sign after a rotation's first step
+// stamped its retirement clock (until the token function's cached key set
+// expires) and an hour for the rotation's own steps.
+func TestKeysAreRetiredOnlyAfterTheLongestRefreshLifetime(t *testing.T) {
+	t.Parallel()
+	if need := pufinid.MaxRefresh + token.DefaultCacheTTL + time.Hour; secretkeys.DefaultRetireAfter < need {
+		t.Errorf("DefaultRetireAfter %v, want at least %v (pufinid.MaxRefresh %v + token.DefaultCacheTTL %v + 1h)",
+			secretkeys.DefaultRetireAfter, need, pufinid.MaxRefresh, token.DefaultCacheTTL)
+	}
 }
