@@ -368,7 +368,7 @@ func TestEveryReferenceNamesSomethingDeclared(t *testing.T) {
 				t.Errorf("%s: !Ref %s names nothing declared", path, r)
 			}
 			if g, ok := v["Fn::GetAtt"].([]any); ok && len(g) == 2 {
-				if _, ok := tmpl.Resources[fmt.Sprint(g[0])]; !ok {
+				if _, ok := tmpl.Resources[fmt.Sprint(g[0])]; !ok && !samGeneratedRole(tmpl, fmt.Sprint(g[0])) {
 					t.Errorf("%s: !GetAtt %v names no resource", path, g)
 				}
 			}
@@ -394,6 +394,56 @@ func TestEveryReferenceNamesSomethingDeclared(t *testing.T) {
 			t.Errorf("%s: Condition %s is not declared", id, res.Condition)
 		}
 		walk(id, res.Properties)
+	}
+}
+
+// samGeneratedRole reports whether id is the execution role SAM generates
+// for a function that names none: <function's logical id>Role.
+func samGeneratedRole(tmpl *samtemplate.Template, id string) bool {
+	fn, ok := strings.CutSuffix(id, "Role")
+	if !ok {
+		return false
+	}
+	r, ok := tmpl.Resources[fn]
+	_, named := r.Properties["Role"]
+	return ok && r.Type == "AWS::Serverless::Function" && !named
+}
+
+// The private keys' secret: within the account, Secrets Manager allows a
+// read that an identity policy allows, so its resource policy denies
+// reading and writing key material to every principal but the token
+// function's role (and an operator's, when the stack names one).
+func TestOnlyTheTokenFunctionReadsThePrivateKeys(t *testing.T) {
+	t.Parallel()
+	tmpl := mustLoad(t)
+	ids := tmpl.ResourcesOfType("AWS::SecretsManager::ResourcePolicy")
+	if len(ids) != 1 {
+		t.Fatalf("resource policies %v, want one, on SigningKeys", ids)
+	}
+	p := tmpl.Resources[ids[0]].Properties
+	if !reflect.DeepEqual(p["SecretId"], samtemplate.Ref("SigningKeys")) || p["BlockPublicPolicy"] != true {
+		t.Errorf("%s: SecretId %v, BlockPublicPolicy %v; want SigningKeys, true", ids[0], p["SecretId"], p["BlockPublicPolicy"])
+	}
+	doc, _ := p["ResourcePolicy"].(map[string]any)
+	sts, _ := doc["Statement"].([]any)
+	if len(sts) != 1 {
+		t.Fatalf("statements %v, want one Deny", sts)
+	}
+	st, _ := sts[0].(map[string]any)
+	var actions []string
+	for _, a := range st["Action"].([]any) {
+		actions = append(actions, fmt.Sprint(a))
+	}
+	slices.Sort(actions)
+	want := []string{"secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"}
+	if st["Effect"] != "Deny" || st["Principal"] != "*" || !slices.Equal(actions, want) {
+		t.Errorf("statement %v; want Deny to * of %v", st, want)
+	}
+	cond, _ := st["Condition"].(map[string]any)
+	except := fmt.Sprint(cond["StringNotEquals"])
+	role := fmt.Sprint(map[string]any{"Fn::GetAtt": []any{"TokenFunctionRole", "Arn"}})
+	if !strings.Contains(except, role) || !strings.Contains(except, "KeyAdminPrincipalArn") || !samGeneratedRole(tmpl, "TokenFunctionRole") {
+		t.Errorf("denied to all but %s; want all but the token function's generated role and KeyAdminPrincipalArn", except)
 	}
 }
 
