@@ -52,7 +52,9 @@ type RotationAPI interface {
 // PublicKeys is where the public set goes: the table (store.Store).
 type PublicKeys interface {
 	PublishPublicKeys(ctx context.Context, jwks []byte) error
-	PublicKeys(ctx context.Context) ([]byte, bool, error)
+	// PublishedPublicKeys reads the set as last written (strongly
+	// consistent): testSecret checks what setSecret has just written.
+	PublishedPublicKeys(ctx context.Context) ([]byte, bool, error)
 }
 
 // DefaultRetireAfter is how long after it stopped signing a previous key
@@ -234,7 +236,7 @@ func (r *Rotation) test(ctx context.Context, ev RotationEvent) error {
 	if err != nil {
 		return err
 	}
-	doc, found, err := r.Keys.PublicKeys(ctx)
+	doc, found, err := r.Keys.PublishedPublicKeys(ctx)
 	if err != nil {
 		return err
 	}

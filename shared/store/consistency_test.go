@@ -104,6 +104,15 @@ func TestSecurityReadsAreStronglyConsistent(t *testing.T) {
 			return err
 		}},
 		{"delete a user", func() error { return st.DeleteUser(ctx, u) }},
+		// The rotation's testSecret checks the set its setSecret has just
+		// written: a stale read would fail a new stack's first rotation.
+		{"the public key set as published", func() error {
+			if err := st.PublishPublicKeys(ctx, []byte(`{"keys":[]}`)); err != nil {
+				return err
+			}
+			_, _, err := st.PublishedPublicKeys(ctx)
+			return err
+		}},
 	}
 	for _, op := range strongOps {
 		rec.take()

@@ -65,6 +65,18 @@ func (s *Store) PublicKeys(ctx context.Context) (jwks []byte, found bool, err er
 	return []byte(it.JWKS), true, nil
 }
 
+// PublishedPublicKeys reads the public key set as last written: a strongly
+// consistent GetItem, for the rotation's testSecret step, which checks the
+// set setSecret has just written (an eventually consistent read may still
+// return the one before, or none on a new stack).
+func (s *Store) PublishedPublicKeys(ctx context.Context) (jwks []byte, found bool, err error) {
+	var it jwksItem
+	if found, err = s.get(ctx, jwksKey, &it, strong); err != nil || !found {
+		return nil, false, err
+	}
+	return []byte(it.JWKS), true, nil
+}
+
 // PublishPublicKeys writes the public key set. One PutItem: the set is
 // read whole, so a reader sees the old one or the new one.
 func (s *Store) PublishPublicKeys(ctx context.Context, jwks []byte) error {
