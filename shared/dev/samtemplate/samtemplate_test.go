@@ -113,6 +113,10 @@ func policyAccess(t *testing.T, f samtemplate.Function) access {
 					}
 					a.tableActions = append(a.tableActions, act)
 				case strings.HasPrefix(act, "ses:"):
+					// As the sender's identities alone, never the account's every one.
+					if slices.ContainsFunc(st.Resources, func(r string) bool { return strings.Contains(r, "identity/*") }) {
+						t.Errorf("%s: %s granted on %v, want only the sender's identities", f.LogicalID, act, st.Resources)
+					}
 					a.sesActions = append(a.sesActions, act)
 				case strings.HasPrefix(act, "secretsmanager:"):
 					if !slices.Equal(st.Resources, []string{"!Ref SigningKeys"}) {
@@ -142,7 +146,7 @@ func TestPoliciesAreLeastPrivilege(t *testing.T) {
 		// and the rotation function of that secret.
 		"TokenFunction": {tableTemplates: []string{"DynamoDBCrudPolicy"}, secretActions: []string{"secretsmanager:GetSecretValue",
 			"secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"}},
-		"UsersFunction": {tableTemplates: []string{"DynamoDBCrudPolicy"}, sesActions: []string{"ses:SendEmail", "ses:SendRawEmail"}},
+		"UsersFunction": {tableTemplates: []string{"DynamoDBCrudPolicy"}, sesActions: []string{"ses:SendEmail"}},
 		// It records SES's feedback, and reads nothing.
 		"EmailFeedbackFunction": {tableActions: []string{"dynamodb:UpdateItem"}},
 	}
