@@ -25,6 +25,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -163,6 +164,32 @@ func write(ctx context.Context, sm *secretsmanager.Client, id string, exists boo
 		_, err = sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(id), SecretString: aws.String(string(doc))})
 		return err
 	}
+	if err := noRotationPending(ctx, sm, id); err != nil {
+		return err
+	}
 	_, err = sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(id), SecretString: aws.String(string(doc))})
 	return err
+}
+
+// errRotationPending refuses a step while Secrets Manager rotates the
+// secret: the rotation's pending version was built from the set before
+// this step, and its finishSecret would make it current, undoing the step
+// in the secret while the table kept the step's public set.
+var errRotationPending = errors.New("a rotation of the secret is in progress")
+
+// noRotationPending is errRotationPending when a version other than the
+// current one is labelled AWSPENDING (a rotation between its createSecret
+// and finishSecret steps, or one that failed and waits to be retried).
+func noRotationPending(ctx context.Context, sm *secretsmanager.Client, id string) error {
+	out, err := sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(id)})
+	if err != nil {
+		return err
+	}
+	for version, stages := range out.VersionIdsToStages {
+		if slices.Contains(stages, "AWSPENDING") && !slices.Contains(stages, "AWSCURRENT") {
+			return fmt.Errorf("%w (version %s is AWSPENDING): let it finish (aws secretsmanager describe-secret shows its stages), "+
+				"or cancel it with aws secretsmanager cancel-rotate-secret, then run this step again", errRotationPending, version)
+		}
+	}
+	return nil
 }

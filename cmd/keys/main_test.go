@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -117,5 +119,44 @@ func TestTheRotationProcedure(t *testing.T) {
 	}
 	if _, err := step(t, "-action", "nope"); err == nil {
 		t.Error("an unknown action was accepted")
+	}
+}
+
+// A step run while Secrets Manager rotates the secret is refused and
+// changes nothing: the rotation's finishSecret would make its pending
+// version, built from the set before the step, current over it.
+func TestAStepDuringAScheduledRotationIsRefused(t *testing.T) {
+	sm, err := secretsemu.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sm.Close() })
+	env := apitest.New(t)
+	vars := map[string]string{
+		secretkeys.EnvSecret: "pufinid-signing-keys", secretkeys.EnvEndpoint: sm.URL,
+		config.EnvTable: env.Store.Table(), config.EnvDynamoDBEndpoint: env.DB.URL,
+	}
+	getenv := func(k string) string { return vars[k] }
+	clock := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	step := func(args ...string) error {
+		return run(context.Background(), args, getenv, io.Discard, func() time.Time { return clock })
+	}
+	if err := step("-action", "init"); err != nil {
+		t.Fatal(err)
+	}
+	before, _, err := env.Store.PublicKeys(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sm.BeginRotation("pufinid-signing-keys", "rotation-1"); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(24 * time.Hour)
+	if err := step("-action", "add"); !errors.Is(err, errRotationPending) {
+		t.Fatalf("add during a rotation: %v, want errRotationPending", err)
+	}
+	after, _, err := env.Store.PublicKeys(context.Background())
+	if err != nil || !bytes.Equal(before, after) {
+		t.Errorf("the refused step changed the published set: %v\n%s\n%s", err, before, after)
 	}
 }

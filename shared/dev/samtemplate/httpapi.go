@@ -18,6 +18,8 @@ type Parameter struct {
 	Default       *string
 	Description   string
 	AllowedValues []string
+	// MinValue and MaxValue bound a Number parameter; nil when unset.
+	MinValue, MaxValue *float64
 }
 
 // HTTPAPI is one AWS::Serverless::HttpApi: what the local server does as
@@ -50,6 +52,8 @@ type rawTemplate struct {
 		Default       *string  `yaml:"Default"`
 		Description   string   `yaml:"Description"`
 		AllowedValues []string `yaml:"AllowedValues"`
+		MinValue      *float64 `yaml:"MinValue"`
+		MaxValue      *float64 `yaml:"MaxValue"`
 	} `yaml:"Parameters"`
 	Globals    yaml.Node              `yaml:"Globals"`
 	Conditions map[string]yaml.Node   `yaml:"Conditions"`
@@ -75,7 +79,8 @@ func (t *Template) parseRaw(data []byte) error {
 	}
 	t.Parameters = map[string]Parameter{}
 	for name, p := range raw.Parameters {
-		t.Parameters[name] = Parameter{Type: p.Type, Default: p.Default, Description: strings.TrimSpace(p.Description), AllowedValues: p.AllowedValues}
+		t.Parameters[name] = Parameter{Type: p.Type, Default: p.Default, Description: strings.TrimSpace(p.Description), AllowedValues: p.AllowedValues,
+			MinValue: p.MinValue, MaxValue: p.MaxValue}
 	}
 	var err error
 	if t.Resources, err = rawResources(raw.Resources); err != nil {

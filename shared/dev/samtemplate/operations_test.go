@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/pufinid/pufinid-api/shared/dev/samtemplate"
+	"github.com/pufinid/pufinid-api/shared/secretkeys"
 )
 
 // What a deployed stack does for its operators, read from template.yaml:
@@ -444,6 +445,19 @@ func TestOnlyTheTokenFunctionReadsThePrivateKeys(t *testing.T) {
 	role := fmt.Sprint(map[string]any{"Fn::GetAtt": []any{"TokenFunctionRole", "Arn"}})
 	if !strings.Contains(except, role) || !strings.Contains(except, "KeyAdminPrincipalArn") || !samGeneratedRole(tmpl, "TokenFunctionRole") {
 		t.Errorf("denied to all but %s; want all but the token function's generated role and KeyAdminPrincipalArn", except)
+	}
+}
+
+// A key that stopped signing is retired by the first rotation after
+// secretkeys.DefaultRetireAfter, so it stays accepted that long plus up to
+// one rotation period: the period is bounded by the retirement age, so a
+// key nobody signs with any more is gone within twice that.
+func TestRotationPeriodIsBoundedByTheRetirementAge(t *testing.T) {
+	t.Parallel()
+	p := mustLoad(t).Parameters["SigningKeyRotationDays"]
+	maxDays := secretkeys.DefaultRetireAfter.Hours() / 24
+	if p.Type != "Number" || p.MaxValue == nil || *p.MaxValue > maxDays || p.MinValue == nil || *p.MinValue < 1 {
+		t.Errorf("SigningKeyRotationDays %+v: want a Number from 1 to at most %v (secretkeys.DefaultRetireAfter)", p, maxDays)
 	}
 }
 
