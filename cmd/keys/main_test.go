@@ -16,12 +16,10 @@ import (
 	"github.com/pufinid/pufinid-api/shared/token"
 )
 
-// The procedure, step by step on one deployment (a Secrets Manager and a
-// table), on an injected clock: init, add, a promote too soon refused, a
-// promote, a retire too soon doing nothing, a retire. After each step the
-// table's public set is the secret's, and the token function's source
-// reads what the step wrote.
-func TestTheRotationProcedure(t *testing.T) {
+// deployment is one stack's Secrets Manager (its secret not yet created)
+// and table, and the environment make keys runs with against them.
+func deployment(t *testing.T) (*secretsemu.Emulator, *apitest.Env, config.Getenv) {
+	t.Helper()
 	sm, err := secretsemu.Start()
 	if err != nil {
 		t.Fatal(err)
@@ -32,7 +30,16 @@ func TestTheRotationProcedure(t *testing.T) {
 		secretkeys.EnvSecret: "pufinid-signing-keys", secretkeys.EnvEndpoint: sm.URL,
 		config.EnvTable: env.Store.Table(), config.EnvDynamoDBEndpoint: env.DB.URL,
 	}
-	getenv := func(k string) string { return vars[k] }
+	return sm, env, func(k string) string { return vars[k] }
+}
+
+// The procedure, step by step on one deployment (a Secrets Manager and a
+// table), on an injected clock: init, add, a promote too soon refused, a
+// promote, a retire too soon doing nothing, a retire. After each step the
+// table's public set is the secret's, and the token function's source
+// reads what the step wrote.
+func TestTheRotationProcedure(t *testing.T) {
+	_, env, getenv := deployment(t)
 	clock := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	step := func(t *testing.T, args ...string) (string, error) {
 		t.Helper()
@@ -126,17 +133,7 @@ func TestTheRotationProcedure(t *testing.T) {
 // changes nothing: the rotation's finishSecret would make its pending
 // version, built from the set before the step, current over it.
 func TestAStepDuringAScheduledRotationIsRefused(t *testing.T) {
-	sm, err := secretsemu.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sm.Close() })
-	env := apitest.New(t)
-	vars := map[string]string{
-		secretkeys.EnvSecret: "pufinid-signing-keys", secretkeys.EnvEndpoint: sm.URL,
-		config.EnvTable: env.Store.Table(), config.EnvDynamoDBEndpoint: env.DB.URL,
-	}
-	getenv := func(k string) string { return vars[k] }
+	sm, env, getenv := deployment(t)
 	clock := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	step := func(args ...string) error {
 		return run(context.Background(), args, getenv, io.Discard, func() time.Time { return clock })
